@@ -8,9 +8,10 @@ Steps, in the order ``normalize()`` runs them (each one is a method and can be
 switched off in the config):
 
 1. ``sanitize`` - drops lone surrogates, NUL and other C0/C1 controls (tab and
-   newline are kept, ``\\r\\n`` becomes ``\\n``), bidi controls, BOM, ZWSP,
+   newline are kept, a tab becomes a space, ``\\r\\n`` becomes ``\\n``), bidi controls, BOM, ZWSP,
    soft hyphen; turns exotic spaces into a plain space.
-2. ``replace_entities`` - links, e-mails, @ids and phone numbers become the
+2. ``unify_chars`` (below, 3.) runs first in fact, so that marks cannot hide
+   an entity; then ``replace_entities`` - links, e-mails, @ids and phone numbers become the
    placeholders ``<url>``, ``<email>``, ``<user>``, ``<phone>``; a hashtag keeps
    its words (``#نه_به_تلگرام`` -> ``نه به تلگرام``).
 3. ``unify_chars`` - NFC, Arabic letters to Persian (ي ى ې ێ ے -> ی,
@@ -126,9 +127,9 @@ _CONTROLS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f"
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
-_SPACE_CHARS = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u000b\u000c]")
+_SPACE_CHARS = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u000b\u000c]")
 _ZWJ_NOT_EMOJI = re.compile(
-    f"(?<![{_EMOJI_RANGES}{_EMOJI_MOD}])\u200d|\u200d(?![{_EMOJI_RANGES}])"
+    f"(?<![{_EMOJI_RANGES}\uFE0F\U0001F3FB-\U0001F3FF\u20e3])\u200d|\u200d(?![{_EMOJI_RANGES}])"
 )
 
 _TO_LATIN = str.maketrans(_FA_DIGITS + _AR_DIGITS + "٫٬٪", _LATIN_DIGITS * 2 + ".,%")
@@ -142,13 +143,13 @@ _URL = re.compile(
 )
 _URL_TRAIL = re.compile(r"[.,!?;:)\]}،؛؟]+$")
 _EMAIL = re.compile(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b")
-_USER = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.]*[A-Za-z0-9_]|(?<![\w@])@[A-Za-z0-9_]")
+_USER = re.compile(r"@[A-Za-z0-9_۰-۹٠-٩][A-Za-z0-9_.۰-۹٠-٩]*[A-Za-z0-9_۰-۹٠-٩]|@[A-Za-z0-9_۰-۹٠-٩]")
 _DIGIT = "[0-9۰-۹٠-٩]"
 _PHONE = re.compile(
     rf"(?<![0-9۰-۹٠-٩\w])(?:(?:\+|00)(?:98|۹۸)[\s-]?{_DIGIT}{{3}}[\s-]?{_DIGIT}{{3}}[\s-]?{_DIGIT}{{4}}"
     rf"|(?:0|۰|٠){_DIGIT}{{2,3}}[\s-]?{_DIGIT}{{3,4}}[\s-]?{_DIGIT}{{4}})(?![0-9۰-۹٠-٩\w])"
 )
-_HASHTAG = re.compile(r"(?<![\w&])#([^\W_][\w\u200c]*)")
+_HASHTAG = re.compile(r"(?<!&)#\u200c*([^\W\d_][\w\u200c]*)")
 _PLACEHOLDERS = ("<url>", "<email>", "<user>", "<phone>")
 
 # repeats --------------------------------------------------------------------
@@ -178,6 +179,7 @@ _PLACEHOLDER_GLUE = re.compile(r"(?<=\w)(?=<(?:url|email|user|phone)>)|(?:(?<=<u
 
 # half-spaces ----------------------------------------------------------------
 _ZWNJ_RUN = re.compile("\u200c{2,}")
+_ZWNJ_NEAR_SPACE = re.compile(r"\u200c+(?=\s)|(?<=\s)\u200c+")
 _ZWNJ_BAD = re.compile(
     f"(?<![{''.join(sorted(_DUAL_JOINING))}])\u200c|\u200c(?![{_LETTER_CLASS}])"
 )
@@ -219,12 +221,14 @@ _COMPARATIVE_SUFFIXES = ("ترینها", "ترین", "تری", "تر")
 _H_SUFFIXES = (
     "ایم", "اید", "اند", "ای", "ام", "ات", "اش", "ی", "مان", "تان", "شان", "مون", "تون", "شون",
 )
+_UNKNOWN_PLURAL = re.compile(f"(?<=[{_LETTER_CLASS}]{{3}})(?:های|هایی|هایم|هایت|هایش|هایمان|هایتان|هایشان)$")
 _YEH_SUFFIXES = ("ام", "ایم", "اید", "اند", "اش", "ات")
 #: participles and infinitives of light verbs: «نصب کرده» stays two words
 _LIGHT_VERB_FORMS = {
     "کرده", "شده", "یافته", "گرفته", "داده", "زده", "نموده", "گشته", "کردن", "شدن", "دادن",
     "گرفتن", "زدن", "کرد", "شد", "داد", "کند", "شود", "دهد", "کردند", "شدند",
 }
+_LIGHT_PARTICIPLES = ("کرده", "شده", "یافته", "گرفته", "داده", "زده", "نموده", "گشته", "کردن", "شدن", "دادن", "گرفتن", "زدن")
 _SPACED_H_SUFFIXES = {"ایم", "اید", "اند", "ای", "ام", "ات", "اش", "ی"}
 _SPACED_PLURAL = {"ها", "های", "هایی", "هایم", "هایت", "هایش", "هایمان", "هایتان", "هایشان"}
 _SPACED_COMPARATIVE = {"تر", "ترین"}
@@ -361,7 +365,9 @@ class _Lexicon:
                             ("سوپرگروه", ("سوپر", "گروه")), ("کاربرپسند", ("کاربر", "پسند"))):
             self.spaced_compounds[split] = word
             self.compound_heads.add(split[0])
-        for w in ("فیلتر", "رسان", "ایتا", "روبیکا", "اپ", "اپلیکیشن", "استیکر", "گیف", "پیامک"):
+        for w in ("فیلتر", "رسان", "ایتا", "روبیکا", "اپ", "اپلیکیشن", "استیکر", "گیف", "پیامک",
+                  "گوشی", "موبایل", "سرور", "سرویس", "فایل", "ویدیو", "ویدئو", "کانال", "استوری",
+                  "لینک", "پست", "کاربر", "اکانت", "سایت", "اپلیکیشن", "تبلت", "لپ‌تاپ"):
             self.freq.setdefault(w, 1000)
 
     # -- queries ---------------------------------------------------------------
@@ -495,6 +501,10 @@ class _Restorer:
             if m and len(plain) > len(m.group(1)) + 2:
                 cut = len(plain) - len(m.group(1))
                 return plain[:cut] + ZWNJ + plain[cut:]
+            # unknown stem + های...: a plural all the same (گوشیهای -> گوشی‌های)
+            m = _UNKNOWN_PLURAL.search(plain)
+            if m and ZWNJ not in word and not whole_weak and _is_joining(plain[m.start() - 1]):
+                return plain[: m.start()] + ZWNJ + plain[m.start():]
             return word
         cand = best[1]
         if ZWNJ in word:
@@ -557,7 +567,8 @@ class _Restorer:
         if comp is not None and tok not in _LIGHT_VERB_FORMS:
             return comp
         raw_plain = raw.replace(ZWNJ, "")
-        if prev in lex.compound_heads and raw_plain not in lex.freq and raw_plain not in _LIGHT_VERB_FORMS:
+        if (prev in lex.compound_heads and raw_plain not in lex.freq
+                and not any(raw_plain.startswith(f) for f in _LIGHT_PARTICIPLES)):
             cand = self.restore_word(prev + raw_plain)
             if cand.startswith(prev + glue) and cand.replace(ZWNJ, "") == prev + raw_plain and (
                 glue or cand != prev + raw_plain
@@ -666,6 +677,7 @@ class Normalizer:
         return _SPACE_CHARS.sub(" ", text)
 
     def replace_entities(self, text: str) -> str:
+        text = self.fix_zwnj(text)  # a stray ZWNJ must not hide an entity
         if "@" in text:
             text = _EMAIL.sub(" <email> ", text)
         if "." in text or "/" in text:
@@ -683,7 +695,7 @@ class Normalizer:
         text = text.translate(_CHAR_TABLE)
         if "\u200d" in text:
             text = _ZWJ_NOT_EMOJI.sub("", text)
-        return text
+        return self.fix_zwnj(text)
 
     def unify_digits(self, text: str) -> str:
         if self.config.digits == "latin":
@@ -702,6 +714,7 @@ class Normalizer:
         return text
 
     def correct_spacing(self, text: str) -> str:
+        text = self.fix_zwnj(text)
         text = _SPACE_BEFORE_CLOSE.sub(r"\1", text)
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)
         text = _NEED_SPACE_AFTER_DOT.sub(r"\1 ", text)
@@ -713,6 +726,8 @@ class Normalizer:
         return text
 
     def collapse_spaces(self, text: str) -> str:
+        if ZWNJ in text:
+            text = _ZWNJ_NEAR_SPACE.sub("", text)
         text = _MULTI_SPACE.sub(" ", text)
         text = _SPACE_NL.sub("\n", text)
         text = _MULTI_NL.sub("\n\n", text)
@@ -740,10 +755,10 @@ class Normalizer:
             text = self.sanitize(text)
         if not text:
             return ""
-        if cfg.replace_entities:
-            text = self.replace_entities(text)
         if cfg.unify_chars:
             text = self.unify_chars(text)
+        if cfg.replace_entities:
+            text = self.replace_entities(text)
         text = self.unify_digits(text)
         if cfg.squash_repeats:
             text = self.squash_repeats(text)
@@ -751,6 +766,9 @@ class Normalizer:
             text = self.correct_spacing(text)
         if cfg.collapse_spaces or cfg.correct_spacing:
             text = self.collapse_spaces(text)
+        if cfg.squash_repeats and cfg.correct_spacing:
+            # «! !» became «!!» once the space before «!» went
+            text = _PUNCT_RUN.sub(_squash_punct, text)
         if cfg.restore_halfspaces:
             text = self.restore_halfspaces(text)
         return text
