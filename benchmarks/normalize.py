@@ -2,10 +2,11 @@
 
 Run from the repository root::
 
-    python benchmarks/normalize.py [--texts N] [--repeat R]
+    python benchmarks/normalize.py [--texts N] [--repeat R] [--gold FILE ...]
 
-1. Half-space F1: every sentence of ``benchmarks/data/halfspace_gold.txt``
-   (hand-written, correct ZWNJ) is stripped of its ZWNJs in two ways, as real
+1. Half-space F1: every sentence of ``benchmarks/data/halfspace_gold.txt`` and
+   ``benchmarks/data/halfspace_independent.txt`` (hand-written, correct ZWNJ;
+   the second was written apart from the normaliser's rules) is stripped of its ZWNJs in two ways, as real
    dumps do - ZWNJ -> space and ZWNJ -> nothing - and each normaliser has to
    put them back. A ZWNJ counts at its position among the Persian letters of
    the sentence; precision, recall and F1 are pooled over both variants.
@@ -31,6 +32,7 @@ sys.path.insert(0, ROOT)
 
 ZWNJ = "\u200c"
 GOLD = os.path.join(ROOT, "benchmarks", "data", "halfspace_gold.txt")
+INDEPENDENT = os.path.join(ROOT, "benchmarks", "data", "halfspace_independent.txt")
 
 
 def _fold(ch: str) -> str:
@@ -72,8 +74,8 @@ def _zwnj_score(gold: str, pred: str) -> tuple[int, int, int]:
     return tp, len(p_zw - g_zw), len(g_zw - p_zw)
 
 
-def load_gold() -> list[str]:
-    with open(GOLD, encoding="utf-8") as fh:
+def load_gold(path: str = GOLD) -> list[str]:
+    with open(path, encoding="utf-8") as fh:
         return [ln.strip() for ln in fh if ln.strip() and not ln.startswith("#")]
 
 
@@ -122,6 +124,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--texts", type=int, default=3000, help="texts for the throughput run")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--gold", action="append", metavar="FILE",
+                    help="hand-restored sentences, one per line, '#' comments (repeatable; default: "
+                         "benchmarks/data/halfspace_gold.txt and halfspace_independent.txt)")
     args = ap.parse_args()
 
     from pipeline.normalize import Normalizer
@@ -151,14 +156,18 @@ def main() -> None:
     except Exception:
         pass
 
-    gold = load_gold()
-    print(f"half-space restoration on {len(gold)} hand-restored sentences x 2 variants (ZWNJ->space, ZWNJ->nothing)")
-    print(f"{'system':10} {'P':>6} {'R':>6} {'F1':>6}   tp/fp/fn")
-    for name, fn in systems.items():
-        s = halfspace_f1(fn, gold)
-        print(f"{name:10} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f}   {s['tp']}/{s['fp']}/{s['fn']}")
+    gold_files = args.gold or [GOLD, INDEPENDENT]
+    for path in gold_files:
+        gold = load_gold(path)
+        print(f"half-space restoration on {os.path.relpath(path, ROOT)}: {len(gold)} hand-restored sentences "
+              "x 2 variants (ZWNJ->space, ZWNJ->nothing)")
+        print(f"{'system':10} {'P':>6} {'R':>6} {'F1':>6}   tp/fp/fn")
+        for name, fn in systems.items():
+            s = halfspace_f1(fn, gold)
+            print(f"{name:10} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f}   {s['tp']}/{s['fp']}/{s['fn']}")
+        print()
 
-    texts = load_texts(args.texts) or gold * 20
+    texts = load_texts(args.texts) or load_gold(GOLD) * 20
     print(f"\nthroughput on {len(texts)} texts (best of {args.repeat})")
     ours_tps = throughput(ours.normalize, texts, args.repeat)
     print(f"nazar Normalizer : {ours_tps:9.1f} texts/s")

@@ -107,7 +107,7 @@ def _build_char_table() -> dict[int, str | None]:
     for cp in range(0x08D3, 0x0900):  # extended Arabic marks
         table[cp] = None
     # ligature words hazm spells out
-    table[0xFDFD] = "بسم الله الرحمن الرحیم"
+    table[0xFDFD] = "بسم\u200cالله الرحمن الرحیم"  # hazm's word list writes بسم‌الله
     table[0xFDFC] = "ریال"
     table[0xFDFA] = None  # salla-llahu ... (hazm drops these)
     table[0xFDFB] = None
@@ -230,8 +230,48 @@ _LIGHT_VERB_FORMS = {
 }
 _LIGHT_PARTICIPLES = ("کرده", "شده", "یافته", "گرفته", "داده", "زده", "نموده", "گشته", "کردن", "شدن", "دادن", "گرفتن", "زدن")
 _SPACED_H_SUFFIXES = {"ایم", "اید", "اند", "ای", "ام", "ات", "اش", "ی"}
-_SPACED_PLURAL = {"ها", "های", "هایی", "هایم", "هایت", "هایش", "هایمان", "هایتان", "هایشان"}
-_SPACED_COMPARATIVE = {"تر", "ترین"}
+_SPACED_PLURAL = {
+    "ها", "های", "هایی", "هایم", "هایت", "هایش", "هایمان", "هایتان", "هایشان",
+    "هام", "هات", "هاش", "هامون", "هاتون", "هاشون", "هارو",
+}
+_SPACED_COMPARATIVE = {"تر", "ترین", "تری"}
+
+#: words ending in a pronounced ه (گاه, راه, ماه, کوه, شبیه): ی and the
+#: pronominal suffixes join them directly (گاهی, راهش), never with ZWNJ
+_PRONOUNCED_H_ENDS = (
+    "اه", "آه", "کوه", "گروه", "شکوه", "انبوه", "اندوه", "ستوه", "پژوه", "شبیه", "فقیه", "تنبیه",
+    "تشبیه", "توجیه", "تنزیه", "کریه", "سفیه", "وجیه", "نزیه", "توجه", "مواجه", "موجه", "مشابه",
+    "مشتبه", "منتبه", "تنبه", "فقه", "منزه", "ابله", "مکروه", "الله",
+)
+_PRONOUNCED_H_WORDS = {"وجه", "شبه", "اله", "تفقه", "مه", "به", "ده"}
+#: first words after which a spaced word is never made part of a compound
+#: (determiners, quantifiers, numerals): «یک میلیون», «این خواننده»
+_NO_COMPOUND_AFTER = {
+    "این", "آن", "یک", "هر", "چند", "چندین", "همین", "همان", "چنین", "چنان", "برخی", "بعضی",
+    "فلان", "کدام", "دو", "سه", "چهار", "پنج", "شش", "هفت", "هشت", "ده", "یازده",
+    "دوازده", "سیزده", "چهارده", "پانزده", "شانزده", "هفده", "هجده", "نوزده", "بیست", "سی",
+    "چهل", "پنجاه", "شصت", "هفتاد", "هشتاد", "نود", "صد", "دویست", "سیصد", "چهارصد", "پانصد",
+    "ششصد", "هفتصد", "هشتصد", "نهصد", "هزار", "میلیون", "میلیارد",
+}
+#: bound second parts (not words on their own) that form compounds with ZWNJ
+#: after any noun: گله‌مند, روزنامه‌نگار, دانش‌آموز, انعطاف‌پذیر
+_BOUND_TAILS = ("مند", "نگار", "آموز", "پذیر")
+#: further compound tails that take ZWNJ after a noun ending in silent ه
+#: (هفته‌نامه, برنامه‌ریزی, خانه‌دار); fused input only
+_H_HEAD_TAILS = _BOUND_TAILS + (
+    "گذار", "ساز", "ریز", "دار", "نویس", "خوان", "رسان", "نامه", "وار", "گیر", "سنج", "شناس",
+)
+_TAIL_ENDINGS = ("", "ان", "ی", "ها", "های", "انه")
+_MAND_ENDINGS = ("ند", "یم", "ید", "م")  # copula after adjectives in مند: گله‌مندند
+#: agent nouns of light verbs are bound (مصرف‌کننده, تصمیم‌گیرندگان); other ـنده
+#: nouns are words of their own (خواننده, نماینده) and stay apart after a space
+_BOUND_AGENT_STEMS = {"کن", "ده", "گیر", "شو", "گذار", "رسان", "یاب", "کش"}
+#: endings that a compound from the lexicon takes without ZWNJ: دانش‌آموزان, گله‌مندند
+_COMPOUND_ENDINGS = ("ان", "ی", "ند")
+#: endings after which a spaced lexicon compound is still recognised
+_SPACED_COMPOUND_ENDINGS = ("ی", "ای", "ها", "های", "هایی", "تر", "ترین", "ان")
+_PRONOMINAL_SPACED = {"شان", "مان", "تان", "شون", "مون", "تون"}
+_COLLOQUIAL_PLURAL_CLITIC = {"هام", "هات", "هاش"}
 
 _PRESENT_ENDINGS = ("م", "ی", "د", "یم", "ید", "ند", "ه", "ن", "ین", "یمو", "یش")
 _PAST_ENDINGS = ("", "م", "ی", "یم", "ید", "ند", "ن", "ین", "ه")
@@ -246,6 +286,12 @@ _COLLOQUIAL_PRESENT = (
 
 def _is_joining(ch: str) -> bool:
     return ch in _DUAL_JOINING
+
+
+def _silent_h(word: str) -> bool:
+    """``word`` ends in a silent ه (خانه, گذشته), after which suffixes take ZWNJ."""
+    return (len(word) >= 2 and word.endswith("ه") and word not in _FUNCTION_H
+            and not word.endswith(_PRONOUNCED_H_ENDS) and word not in _PRONOUNCED_H_WORDS)
 
 
 class _Lexicon:
@@ -469,8 +515,10 @@ class _Restorer:
                 if not plain.endswith(suf) or len(plain) - len(suf) < 2:
                     continue
                 stem = plain[: -len(suf)]
-                if need_h is True and not stem.endswith("ه"):
-                    continue
+                if need_h is True and not _silent_h(stem):
+                    continue  # گاهی, راهش: ی and clitics join a pronounced ه directly
+                if suf in _COLLOQUIAL_PLURAL_CLITIC and _silent_h(stem + "ه") and (stem + "ه") in lex.freq:
+                    continue  # خانهام is خانه‌ام, not خان‌هام
                 if need_h == "ی" and not stem.endswith("ی"):
                     continue
                 if need_adj and (stem + "تر") in lex.freq:
@@ -483,16 +531,16 @@ class _Restorer:
                 stem_form, f = form
                 if f == 0 and whole_weak and suffixes is not _PLURAL_SUFFIXES:
                     continue
-                if need_adj:
-                    tags = lex.tags.get(stem_form, frozenset())
-                    if not tags & {"AJ", "ADV"}:
-                        continue
+                if need_adj and not self._adjective_like(stem, stem_form):
+                    continue
                 if _is_joining(stem_form[-1]):
                     cand = stem_form + ZWNJ + suf
                 else:
                     cand = stem_form + suf
                 if best is None or f > best[0]:
                     best = (f, cand)
+        if best is None:
+            best = self._compound_split(plain, whole_weak)
         if best is None:
             best = self._agent_split(plain)
         if best is None:
@@ -512,6 +560,48 @@ class _Restorer:
             if not _zwnj_positions(word) <= _zwnj_positions(cand):
                 return word
         return cand
+
+    def _adjective_like(self, stem: str, stem_form: str) -> bool:
+        """``stem`` can take تر/ترین: an adjective or adverb, a compound adjective
+        (کم‌مصرف), or a ی-final adjective (قدیمی, from قدیم)."""
+        lex = self.lex
+        if lex.tags.get(stem_form, frozenset()) & {"AJ", "ADV"}:
+            return True
+        if ZWNJ in stem_form:
+            return True
+        return stem.endswith("ی") and len(stem) >= 4 and (
+            stem in lex.freq or (stem in lex.weak and lex.freq.get(stem[:-1], 0) > 1))
+
+    def _compound_split(self, plain: str, whole_weak: bool) -> tuple[int, str] | None:
+        """Compounds the lexicon does not list in this form.
+
+        * a lexicon compound plus an ending it takes without ZWNJ:
+          دانشآموزان -> دانش‌آموزان, گلهمندند -> گله‌مندند;
+        * a noun in silent ه plus a compound tail: روزنامهنگاران -> روزنامه‌نگاران;
+        * نیم plus a noun: نیمساعت -> نیم‌ساعت.
+        """
+        lex = self.lex
+        if whole_weak or plain in lex.compounds:
+            return None
+        for end in _COMPOUND_ENDINGS:
+            stem = plain[: -len(end)]
+            comp = lex.compounds.get(stem)
+            if (plain.endswith(end) and comp is not None and comp[-1] not in "اوی" and not _silent_h(comp)
+                    and stem not in lex.freq and stem not in lex.weak):
+                return (lex.freq.get(comp, 1), comp + end)
+        for tail in _H_HEAD_TAILS:
+            k = plain.find(tail, 3)
+            while k != -1:
+                head, rest = plain[:k], plain[k + len(tail):]
+                endings = _TAIL_ENDINGS + (_MAND_ENDINGS if tail == "مند" else ())
+                if rest in endings and _silent_h(head) and lex.freq.get(head, 0) > 1:
+                    return (lex.freq[head], head + ZWNJ + plain[k:])
+                k = plain.find(tail, k + 1)
+        if plain.startswith("نیم") and len(plain) >= 6:
+            rest = plain[3:]
+            if "N" in lex.tags.get(rest, frozenset()) and lex.freq.get(rest, 0) > 1000:
+                return (lex.freq[rest], "نیم" + ZWNJ + rest)
+        return None
 
     def _agent_split(self, plain: str) -> tuple[int, str] | None:
         """تصمیمگیرندگان -> تصمیم‌گیرندگان: known noun + present stem + نده/ندگان."""
@@ -562,39 +652,96 @@ class _Restorer:
             if lex.is_verb_rest(tok.replace(ZWNJ, "")) and tok not in ("و", "یا"):
                 return prev + ZWNJ + tok
             return None
+        raw_plain = raw.replace(ZWNJ, "")
+        # after a determiner or numeral only suffixes attach: «یک میلیون», «این خواننده»
+        compound_ok = tok in _SPACED_PLURAL or (
+            prev not in _NO_COMPOUND_AFTER and not _is_number(before) and not (
+                # an Arabic-article word that stands alone stays apart: «بسم الله»
+                raw_plain.startswith("ال") and raw_plain in lex.freq))
         # compounds from the lexicon: پیام رسان -> پیام‌رسان
         comp = lex.spaced_compounds.get((prev, tok))
-        if comp is not None and tok not in _LIGHT_VERB_FORMS:
+        if comp is not None and tok not in _LIGHT_VERB_FORMS and compound_ok:
             return comp
-        raw_plain = raw.replace(ZWNJ, "")
-        if (prev in lex.compound_heads and raw_plain not in lex.freq
+        if compound_ok and tok not in _LIGHT_VERB_FORMS and raw_plain not in lex.freq:
+            for end in _SPACED_COMPOUND_ENDINGS:
+                if raw_plain.endswith(end) and len(raw_plain) > len(end) + 1:
+                    comp = lex.spaced_compounds.get((prev, raw_plain[: -len(end)]))
+                    if comp is not None:
+                        cand = self.restore_word(comp.replace(ZWNJ, "") + end)
+                        if cand.startswith(comp):
+                            return cand  # قابل توجهی -> قابل‌توجهی
+        if compound_ok and prev == "نیم" and before != "و" and len(tok) >= 3 and (
+                "N" in lex.tags.get(tok, frozenset()) and lex.freq.get(tok, 0) > 1000):
+            return prev + ZWNJ + tok  # نیم ساعت -> نیم‌ساعت
+        if compound_ok and self._bound_tail(raw_plain) and lex.freq.get(prev, 0) > 1:
+            # روزنامه نگاران, گله مندند; other heads only as lexicon compounds (دانش آموزان)
+            cand = self.restore_word(prev + raw_plain)
+            if _silent_h(prev) or (glue and cand.startswith(prev + ZWNJ)) or (
+                    not glue and ZWNJ not in cand and any(
+                        (prev + t) in lex.compounds or (prev + t) in lex.freq for t in _BOUND_TAILS
+                        if raw_plain.startswith(t))):
+                return prev + glue + raw_plain
+        if (compound_ok and prev in lex.compound_heads and not self._standalone(raw_plain)
                 and not any(raw_plain.startswith(f) for f in _LIGHT_PARTICIPLES)):
             cand = self.restore_word(prev + raw_plain)
             if cand.startswith(prev + glue) and cand.replace(ZWNJ, "") == prev + raw_plain and (
                 glue or cand != prev + raw_plain
-            ):
+            ) and not any(cand.startswith(x) for x in _SPACED_NOT_COMPOUND):
                 if _zwnj_positions(raw) <= {p - len(prev) for p in _zwnj_positions(cand)}:
                     return cand
         if len(prev) < 2 or prev in _NO_JOIN_PREFIX:
             return None
-        if tok in _SPACED_PLURAL and prev not in ("این", "آن", "همین", "همان"):
+        if tok in _SPACED_PLURAL and prev not in ("این", "آن", "همین", "همان") and not (
+                prev.endswith(("ها", "های")) and tok.startswith("ها")):
             return prev + glue + tok
         if tok in _SPACED_COMPARATIVE:
             tags = lex.tags.get(prev, frozenset())
-            if tags & {"AJ", "ADV"} or prev not in lex.freq:
-                return prev + glue + tok
+            if tags & {"AJ", "ADV"} or prev not in lex.freq or ZWNJ in prev:
+                return prev + glue + tok  # کم‌مصرف تر -> کم‌مصرف‌تر
             return None
-        if tok in _SPACED_H_SUFFIXES and prev.endswith("ه") and prev not in _FUNCTION_H:
+        if tok in _SPACED_H_SUFFIXES and _silent_h(prev):
             return prev + ZWNJ + tok
-        if tok in ("ام", "ایم", "اید", "اند") and prev.endswith("ی") and prev in lex.freq:
+        if tok in _PRONOMINAL_SPACED and _silent_h(prev) and lex.freq.get(prev, 0) > 1:
+            return prev + ZWNJ + tok  # گذشته شان -> گذشته‌شان
+        if tok in ("ام", "ایم", "اید", "اند") and prev.endswith("ی") and (
+                prev in lex.freq or prev in lex.weak):
             return prev + ZWNJ + tok
-        if (tok.endswith("نده") or tok.endswith("ندگان")) and lex.freq.get(prev, 0) > 1000:
+        if compound_ok and (tok.endswith("نده") or tok.endswith("ندگان")) and lex.freq.get(prev, 0) > 1000:
             stem = tok[:-3] if tok.endswith("نده") else tok[:-5]
-            if stem in lex.present and len(stem) >= 2:
+            if stem in lex.present and len(stem) >= 2 and (
+                    stem in _BOUND_AGENT_STEMS or (stem + "نده") not in lex.freq):
                 return prev + glue + tok
         if tok in ("گر", "گری") and prev in lex.freq and prev not in _NO_JOIN_PREFIX:
             return prev + glue + tok
         return None
+
+    def _standalone(self, word: str) -> bool:
+        """``word`` (ZWNJ-less) is a word of its own, not the second part of a
+        compound that lost its ZWNJ: a lexicon word, a ی-adjective of one
+        (تصویری), or an unchecked entry that is no inflection (مصنوعی)."""
+        lex = self.lex
+        if word in lex.freq:
+            return True
+        if word.endswith("ی") and len(word) >= 4 and word[:-1] in lex.freq:
+            return True
+        # plurals in ان / گان of a lexicon word: نمایندگان, سازندگان
+        if word.endswith("گان") and len(word) >= 6 and (word[:-3] + "ه") in lex.freq:
+            return True
+        if word.endswith("ان") and len(word) >= 5 and word[:-2] in lex.freq:
+            return True
+        if word in lex.weak and not word.endswith(("ها", "های", "هایی")):
+            return self.restore_word(word) == word
+        return False
+
+    @staticmethod
+    def _bound_tail(word: str) -> bool:
+        """``word`` is a bound compound tail: نگاران, آموزان, مندند."""
+        for tail in _BOUND_TAILS:
+            if word.startswith(tail):
+                rest = word[len(tail):]
+                if rest in _TAIL_ENDINGS or (tail == "مند" and rest in _MAND_ENDINGS):
+                    return True
+        return False
 
 
 def _zwnj_positions(word: str) -> set[int]:
