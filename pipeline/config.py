@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import yaml
 
 from .normalize import NormalizerConfig
-from .schema import FIELDS
+from .schema import FIELDS, LABELS
 
 __all__ = ["ConfigError", "ModelConfig", "DataConfig", "CVConfig", "TrainConfig", "load_config", "apply_overrides", "dump_config"]
 
@@ -37,6 +37,12 @@ class DataConfig:
     extra: tuple[str, ...] = ()
     #: The fields the model learns and is scored on.
     fields: tuple[str, ...] = FIELDS
+    #: Maps a corpus's own labels onto ours, e.g.
+    #: ``{sentiment: {from: label, map: {HAPPY: POSITIVE, SAD: NEGATIVE}}}``
+    #: (applies to every file; unmapped records are dropped).
+    labels: dict = field(default_factory=dict)
+    #: Keep a fixed random sample of at most this many records per file.
+    max_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,24 @@ def _coerce(cls, name: str, value: Any, where: str):
             if bad:
                 raise ConfigError(f"{where}: unknown field(s) {bad}; known: {', '.join(FIELDS)}")
         return tuple(value)
+    if name == "labels":
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping of field -> {{from, map}}")
+        for fname, spec in value.items():
+            if fname not in FIELDS:
+                raise ConfigError(f"{where}: unknown field {fname!r}; known: {', '.join(FIELDS)}")
+            if not isinstance(spec, dict) or set(spec) - {"from", "map"}:
+                raise ConfigError(f"{where}.{fname}: expected {{from: FIELD, map: {{LABEL: {fname.upper()} LABEL}}}}")
+            bad = [v for v in (spec.get("map") or {}).values() if v is not None and v not in LABELS[fname]]
+            if bad:
+                raise ConfigError(f"{where}.{fname}: unknown target label(s) {bad}; expected {'/'.join(LABELS[fname])}")
+        return dict(value)
+    if name == "max_rows":
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ConfigError(f"{where}: expected a positive integer or null")
+        return value
     if name in ("params", "normalizer"):
         if value is None:
             return {}

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .schema import FIELDS, LABELS
 
-__all__ = ["DataError", "load_labelled", "load_many", "label_counts", "labels_of"]
+__all__ = ["DataError", "load_labelled", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines"]
 
 
 class DataError(ValueError):
@@ -41,41 +41,81 @@ def _check_record(rec: object, where: str, fields: Sequence[str]) -> dict:
     return out
 
 
-def load_labelled(path: str | Path, fields: Sequence[str] = FIELDS) -> list[dict]:
-    """Read a labelled JSONL file, validating every line.
+#: ``{field: {"from": source_field, "map": {source_label: label or None}}}``: how a
+#: corpus with labels of its own (``{"label": "HAPPY"}``) maps onto ours. A source
+#: label missing from ``map``, or mapped to ``None``, drops the record.
+LabelMapping = Mapping[str, Mapping]
 
-    ``fields`` names the label fields each record must carry (all three by
-    default). Blank lines are skipped; duplicate ids are an error.
-    """
+
+def _apply_mapping(rec: dict, mapping: LabelMapping) -> dict | None:
+    out = dict(rec)
+    for field, spec in mapping.items():
+        value = rec.get(spec.get("from", field))
+        table = {str(k): v for k, v in (spec.get("map") or {}).items()}
+        label = table.get(str(value)) if table else value
+        if label is None:
+            return None
+        out[field] = label
+    return out
+
+
+def iter_json_lines(path: str | Path) -> Iterator[tuple[str, int, object]]:
+    """``(where, line number, parsed JSON)`` for each non-blank line; bad JSON is a :class:`DataError`."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    records: list[dict] = []
-    seen: dict[str, int] = {}
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
             try:
-                rec = json.loads(line)
+                yield where, lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
-            rec = _check_record(rec, where, fields)
-            if rec["id"] in seen:
-                raise DataError(f"{where}: duplicate id {rec['id']!r} (first on line {seen[rec['id']]})")
-            seen[rec["id"]] = lineno
-            records.append(rec)
+
+
+def load_labelled(path: str | Path, fields: Sequence[str] = FIELDS, mapping: LabelMapping | None = None,
+                  max_rows: int | None = None, seed: int = 13) -> list[dict]:
+    """Read a labelled JSONL file, validating every line.
+
+    ``fields`` names the label fields each record must carry (all three by
+    default). Blank lines are skipped; duplicate ids are an error. ``mapping``
+    (see :data:`LabelMapping`) first maps a corpus's own labels onto ours,
+    dropping records it cannot map; ``max_rows`` keeps a fixed random sample
+    (by ``seed``) of that many records, in file order.
+    """
+    path = Path(path)
+    records: list[dict] = []
+    seen: dict[str, int] = {}
+    for where, lineno, rec in iter_json_lines(path):
+        if mapping:
+            if not isinstance(rec, dict):
+                raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+            rec = _apply_mapping(rec, mapping)
+            if rec is None:
+                continue
+        rec = _check_record(rec, where, fields)
+        if rec["id"] in seen:
+            raise DataError(f"{where}: duplicate id {rec['id']!r} (first on line {seen[rec['id']]})")
+        seen[rec["id"]] = lineno
+        records.append(rec)
     if not records:
         raise DataError(f"{path}: no records")
+    if max_rows is not None and len(records) > max_rows:
+        import random
+
+        keep = sorted(random.Random(seed).sample(range(len(records)), max_rows))
+        records = [records[i] for i in keep]
     return records
 
 
-def load_many(paths: Iterable[str | Path], fields: Sequence[str] = FIELDS) -> list[dict]:
+def load_many(paths: Iterable[str | Path], fields: Sequence[str] = FIELDS, mapping: LabelMapping | None = None,
+              max_rows: int | None = None, seed: int = 13) -> list[dict]:
     """Concatenate several labelled files (ids must be unique within each file)."""
     out: list[dict] = []
     for p in paths:
-        out.extend(load_labelled(p, fields))
+        out.extend(load_labelled(p, fields, mapping, max_rows, seed))
     return out
 
 

@@ -22,9 +22,11 @@ from .classifiers.base import Model, file_sha256, kind_class
 from .config import TrainConfig, dump_config
 from .data import label_counts, labels_of, load_many
 from .evaluate import score
-from .schema import FIELDS, LABELS, STANCE_FIELDS
 
-__all__ = ["build_model", "cross_validate", "train", "TrainError", "BASELINES"]
+__all__ = ["build_model", "cross_validate", "load_data", "train", "TrainError", "BASELINES"]
+
+#: Metrics summarised over cross-validation repeats.
+CV_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "f_avg")
 
 #: Model kinds cross-validated beside the configured one, in the same folds.
 BASELINES: tuple[str, ...] = ("majority", "tfidf")
@@ -44,6 +46,12 @@ def build_model(config: TrainConfig, kind: str | None = None, params: dict | Non
                             name=config.name, version=config.version, **params)
 
 
+def load_data(config: TrainConfig, paths: Sequence[str]) -> list[dict]:
+    """Labelled records of ``paths`` as the config's data section says (fields, label mapping, sampling)."""
+    d = config.data
+    return load_many(paths, d.fields, d.labels or None, d.max_rows, config.seed)
+
+
 def _summary(values: np.ndarray) -> dict:
     return {"mean": float(np.mean(values)), "std": float(np.std(values))}
 
@@ -58,7 +66,7 @@ def _bootstrap_ci(gold: dict, preds: list[dict], fields: Sequence[str], n_boot: 
         g = {f: [gold[f][i] for i in idx] for f in fields}
         per_repeat = [score(g, {f: [p[f][i] for i in idx] for f in fields}, fields) for p in preds]
         for f in fields:
-            for metric in ("accuracy", "macro_f1", "f_avg"):
+            for metric in CV_METRICS:
                 if metric in per_repeat[0][f]:
                     samples[f].setdefault(metric, []).append(np.mean([r[f][metric] for r in per_repeat]))
     return {f: {m: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for m, v in ms.items()}
@@ -125,7 +133,7 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
         res = {}
         for f in fields:
             res[f] = {"n": len(gold)}
-            for metric in ("accuracy", "macro_f1", "f_avg"):
+            for metric in CV_METRICS:
                 if metric in per_repeat[0][f]:
                     res[f][metric] = {**_summary(np.array([r[f][metric] for r in per_repeat])),
                                       "ci95": ci[f][metric]}
@@ -193,8 +201,8 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
         raise TrainError(f"{out_dir} exists and is not empty; pass --force to replace it")
     t0 = time.perf_counter()
     fields = config.data.fields
-    gold = load_many(config.data.gold, fields)
-    extra = load_many(config.data.extra, fields) if config.data.extra else []
+    gold = load_data(config, config.data.gold)
+    extra = load_data(config, config.data.extra) if config.data.extra else []
     log(f"training {config.model.kind} model {config.name!r} on {len(gold)} gold + {len(extra)} extra comments")
     metrics: dict = {"name": config.name, "version": config.version, "kind": config.model.kind,
                      "data": {"gold": len(gold), "extra": len(extra)}}
@@ -206,7 +214,7 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
     texts = [r["text"] for r in gold + extra]
     model = build_model(config).fit(texts, labels_of(gold + extra, fields))
     model.training_info = {
-        role: [{"path": str(p), "sha256": file_sha256(p), "n": len(load_many([p], fields))} for p in paths]
+        role: [{"path": str(p), "sha256": file_sha256(p), "n": len(load_data(config, [p]))} for p in paths]
         for role, paths in (("gold", config.data.gold), ("extra", config.data.extra))}
     seconds = time.perf_counter() - t0
     metrics["train_seconds"] = round(seconds, 2)
