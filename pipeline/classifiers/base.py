@@ -32,6 +32,8 @@ KINDS: dict[str, str] = {
     "tfidf": "pipeline.classifiers.tfidf:TfidfModel",
     "encoder": "pipeline.classifiers.encoder:EncoderModel",
     "majority": "pipeline.classifiers.baselines:MajorityModel",
+    "keyword": "pipeline.classifiers.baselines:KeywordModel",
+    "transformer": "pipeline.classifiers.transformer:TransformerModel",
 }
 
 
