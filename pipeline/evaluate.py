@@ -1,8 +1,18 @@
-"""Scoring predictions against gold labels.
+"""Scoring predictions against gold labels, with uncertainty.
 
 Per field: ``n``, ``accuracy``, ``macro_f1`` (over the labels that occur in gold
-or predictions) and, for the stance fields, SemEval-2016's ``f_avg``: the mean
-F1 of FAVOR and AGAINST.
+or predictions), ``weighted_f1`` (F1 per label weighted by its gold count),
+for the stance fields SemEval-2016's ``f_avg`` (mean F1 of FAVOR and AGAINST),
+``per_class`` precision / recall / F1 / support, the ``confusion`` matrix
+(rows gold, columns predicted, in :data:`pipeline.schema.LABELS` order).
+
+:func:`evaluate` scores one or more models on the same comments, beside the
+majority-class and keyword baselines, and adds: 95% bootstrap intervals over
+comments (``ci95``), the expected calibration error of the top-label
+probability (``ece``, with the ``reliability`` bins), and paired-bootstrap
+comparisons between systems (``comparisons``: the difference of a metric, its
+95% interval and a two-sided p-value). Every system is resampled with the same
+comment indices, so differences are paired.
 """
 from __future__ import annotations
 
@@ -15,14 +25,52 @@ import numpy as np
 
 from .schema import FAVOR_AGAINST, FIELDS, LABELS, STANCE_FIELDS
 
-__all__ = ["field_metrics", "score", "Report", "evaluate_model"]
+__all__ = ["field_metrics", "score", "Report", "evaluate", "evaluate_model", "bootstrap_ci",
+           "paired_bootstrap", "calibration", "confusion_matrix", "cohen_kappa", "BOOTSTRAP_METRICS",
+           "BenchmarkError", "load_benchmark", "run_benchmark", "benchmark_text"]
+
+#: Metrics that get bootstrap intervals and paired comparisons.
+BOOTSTRAP_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "f_avg")
 
 
-def _f1_per_label(gold: Sequence[str], pred: Sequence[str], label: str) -> float:
-    tp = sum(1 for g, p in zip(gold, pred) if g == label and p == label)
-    fp = sum(1 for g, p in zip(gold, pred) if g != label and p == label)
-    fn = sum(1 for g, p in zip(gold, pred) if g == label and p != label)
-    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+# -- point metrics ------------------------------------------------------------------
+def _codes(labels: Sequence[str], field_name: str) -> np.ndarray:
+    index = {lab: i for i, lab in enumerate(LABELS[field_name])}
+    try:
+        return np.fromiter((index[lab] for lab in labels), dtype=np.int64, count=len(labels))
+    except KeyError as exc:
+        raise ValueError(f"{field_name}: unknown label {exc.args[0]!r}; expected "
+                         f"{'/'.join(LABELS[field_name])}") from None
+
+
+def confusion_matrix(gold: Sequence[str], pred: Sequence[str], field_name: str) -> np.ndarray:
+    """Counts ``[gold label, predicted label]`` in ``LABELS[field_name]`` order."""
+    k = len(LABELS[field_name])
+    codes = _codes(list(gold), field_name) * k + _codes(list(pred), field_name)
+    return np.bincount(codes, minlength=k * k).reshape(k, k)
+
+
+def _from_confusion(cm: np.ndarray, field_name: str) -> dict[str, np.ndarray]:
+    """Vectorised metrics of a stack of confusion matrices ``(..., k, k)``."""
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    gold_n = cm.sum(axis=-1)
+    pred_n = cm.sum(axis=-2)
+    n = cm.sum(axis=(-2, -1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(tp > 0, 2 * tp / (gold_n + pred_n), 0.0)
+        present = (gold_n + pred_n) > 0
+        out = {
+            "accuracy": tp.sum(axis=-1) / n,
+            "macro_f1": (f1 * present).sum(axis=-1) / present.sum(axis=-1),
+            "weighted_f1": (f1 * gold_n).sum(axis=-1) / n,
+        }
+    if field_name in STANCE_FIELDS:
+        idx = [LABELS[field_name].index(lab) for lab in FAVOR_AGAINST]
+        out["f_avg"] = f1[..., idx].mean(axis=-1)
+    out["_f1"] = f1
+    out["_tp"], out["_gold"], out["_pred"] = tp, gold_n, pred_n
+    return out
 
 
 def field_metrics(gold: Sequence[str], pred: Sequence[str], field_name: str) -> dict:
@@ -32,17 +80,24 @@ def field_metrics(gold: Sequence[str], pred: Sequence[str], field_name: str) -> 
     n = len(gold)
     out: dict = {"n": n}
     if n == 0:
-        out.update(accuracy=float("nan"), macro_f1=float("nan"))
+        out.update(accuracy=float("nan"), macro_f1=float("nan"), weighted_f1=float("nan"))
         if field_name in STANCE_FIELDS:
             out["f_avg"] = float("nan")
         return out
-    present = [lab for lab in LABELS[field_name] if lab in set(gold) | set(pred)]
-    per = {lab: _f1_per_label(gold, pred, lab) for lab in LABELS[field_name]}
-    out["accuracy"] = sum(g == p for g, p in zip(gold, pred)) / n
-    out["macro_f1"] = float(np.mean([per[lab] for lab in present]))
-    if field_name in STANCE_FIELDS:
-        out["f_avg"] = float(np.mean([per[lab] for lab in FAVOR_AGAINST]))
-    out["f1"] = per
+    cm = confusion_matrix(gold, pred, field_name)
+    m = _from_confusion(cm, field_name)
+    for key in BOOTSTRAP_METRICS:
+        if key in m:
+            out[key] = float(m[key])
+    labels = LABELS[field_name]
+    out["f1"] = {lab: float(m["_f1"][i]) for i, lab in enumerate(labels)}
+    per = {}
+    for i, lab in enumerate(labels):
+        tp, g, p = m["_tp"][i], m["_gold"][i], m["_pred"][i]
+        per[lab] = {"precision": float(tp / p) if p else 0.0, "recall": float(tp / g) if g else 0.0,
+                    "f1": float(m["_f1"][i]), "support": int(g)}
+    out["per_class"] = per
+    out["confusion"] = {"labels": list(labels), "matrix": cm.tolist()}
     return out
 
 
@@ -52,40 +107,572 @@ def score(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]],
     return {f: field_metrics(list(gold[f]), list(pred[f]), f) for f in fields if f in gold and f in pred}
 
 
+# -- uncertainty --------------------------------------------------------------------
+def _boot_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def _boot_confusions(g: np.ndarray, p: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
+    codes = g[idx] * k + p[idx]  # (B, n)
+    offsets = (np.arange(idx.shape[0]) * k * k)[:, None]
+    return np.bincount((codes + offsets).ravel(), minlength=idx.shape[0] * k * k).reshape(-1, k, k)
+
+
+def _boot_metrics(gold, pred, field_name: str, idx: np.ndarray) -> dict[str, np.ndarray]:
+    k = len(LABELS[field_name])
+    cm = _boot_confusions(_codes(list(gold), field_name), _codes(list(pred), field_name), k, idx)
+    m = _from_confusion(cm, field_name)
+    return {key: m[key] for key in BOOTSTRAP_METRICS if key in m}
+
+
+def bootstrap_ci(gold: Sequence[str], pred: Sequence[str], field_name: str, n_boot: int = 1000,
+                 seed: int = 0) -> dict[str, list[float]]:
+    """95% percentile intervals ``{metric: [low, high]}`` over comments resampled with replacement."""
+    if not len(gold):
+        return {}
+    samples = _boot_metrics(gold, pred, field_name, _boot_indices(len(gold), n_boot, seed))
+    return {key: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))] for key, v in samples.items()}
+
+
+def paired_bootstrap(gold: Sequence[str], pred_a: Sequence[str], pred_b: Sequence[str], field_name: str,
+                     n_boot: int = 1000, seed: int = 0) -> dict[str, dict]:
+    """Difference A − B of each metric on the same resamples of comments.
+
+    Returns ``{metric: {"delta", "ci95", "p_value"}}``. The p-value is
+    two-sided, for the null hypothesis of no difference: the share of
+    resampled differences, centred on the observed one, at least as far from
+    zero as the observed difference (with add-one smoothing, so never 0).
+    """
+    n = len(gold)
+    if n == 0:
+        return {}
+    idx = _boot_indices(n, n_boot, seed)
+    point_a, point_b = field_metrics(gold, pred_a, field_name), field_metrics(gold, pred_b, field_name)
+    sa, sb = _boot_metrics(gold, pred_a, field_name, idx), _boot_metrics(gold, pred_b, field_name, idx)
+    out = {}
+    for key in sa:
+        delta = point_a[key] - point_b[key]
+        diffs = sa[key] - sb[key]
+        diffs = diffs[~np.isnan(diffs)]
+        extreme = np.sum(np.abs(diffs - delta) >= abs(delta) - 1e-12)
+        out[key] = {"delta": float(delta),
+                    "ci95": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
+                    "p_value": float((extreme + 1) / (len(diffs) + 1))}
+    return out
+
+
+def calibration(gold: Sequence[str], proba: np.ndarray, field_name: str, n_bins: int = 10) -> dict:
+    """Expected calibration error of the top-label probability, with its reliability bins.
+
+    Comments are put in ``n_bins`` equal-width bins of the predicted label's
+    probability; ECE is the mean over comments of |accuracy − confidence| of
+    their bin. Each bin: ``lo``, ``hi``, ``n``, ``confidence``, ``accuracy``.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    g = _codes(list(gold), field_name)
+    if len(g) == 0:
+        return {"ece": float("nan"), "bins": []}
+    conf = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == g).astype(np.float64)
+    which = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        mask = which == b
+        cnt = int(mask.sum())
+        if cnt:
+            acc, c = float(correct[mask].mean()), float(conf[mask].mean())
+            ece += cnt / len(g) * abs(acc - c)
+            bins.append({"lo": b / n_bins, "hi": (b + 1) / n_bins, "n": cnt, "confidence": c, "accuracy": acc})
+    return {"ece": float(ece), "bins": bins}
+
+
+def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
+    """Cohen's kappa of two label lists (1.0 when both use one identical label throughout)."""
+    if len(a) != len(b):
+        raise ValueError(f"{len(a)} labels against {len(b)}")
+    n = len(a)
+    if n == 0:
+        return float("nan")
+    labels = sorted(set(a) | set(b))
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    expected = sum((list(a).count(lab) / n) * (list(b).count(lab) / n) for lab in labels)
+    if expected == 1.0:
+        return 1.0
+    return (observed - expected) / (1 - expected)
+
+
+# -- the report ---------------------------------------------------------------------
+def _fmt(x, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "-"
+    return f"{x:.{digits}f}"
+
+
+def _table(rows: list[tuple[str, ...]], right_from: int = 1) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for k, r in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) if i < right_from else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _with_ci(m: dict, key: str) -> str:
+    if key not in m:
+        return "-"
+    ci = m.get("ci95", {}).get(key)
+    if ci:
+        return f"{_fmt(m[key])} [{_fmt(ci[0], 2)}, {_fmt(ci[1], 2)}]"
+    return _fmt(m[key])
+
+
 @dataclass(frozen=True)
 class Report:
-    """An evaluation result: metrics per field, plus what was evaluated."""
+    """An evaluation result.
+
+    ``fields`` holds the metrics per field of the (first) model; ``models`` and
+    ``baselines`` every system scored (``name``, ``kind``, ``version``,
+    ``fields``, ``errors``: the misclassified comments), ``comparisons`` the
+    paired-bootstrap tests, and ``behaviour``, ``benchmark`` and ``cv`` the
+    results of those runs when they were made.
+    """
 
     fields: dict
     model: dict = field(default_factory=dict)
     gold: str = ""
+    models: tuple = ()
+    baselines: tuple = ()
+    comparisons: tuple = ()
+    behaviour: dict | None = None
+    benchmark: dict | None = None
+    cv: dict | None = None
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def systems(self) -> tuple:
+        return tuple(self.models) + tuple(self.baselines)
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "gold": self.gold, "fields": self.fields}
+        out: dict = {"model": self.model, "gold": self.gold, "fields": self.fields}
+        if self.models:
+            out["models"] = list(self.models)
+        if self.baselines:
+            out["baselines"] = list(self.baselines)
+        if self.comparisons:
+            out["comparisons"] = list(self.comparisons)
+        for key in ("behaviour", "benchmark", "cv"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.settings:
+            out["settings"] = self.settings
+        return out
 
     def to_json(self, path: str | Path | None = None) -> str:
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=_json_default) + "\n"
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
     def to_table(self) -> str:
+        """The first model's metrics, one row per field."""
         rows = [("field", "n", "accuracy", "macro_f1", "f_avg")]
         for name, m in self.fields.items():
-            f_avg = f"{m['f_avg']:.3f}" if "f_avg" in m else "-"
-            rows.append((name, str(m["n"]), f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}", f_avg))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = []
-        for k, r in enumerate(rows):
-            lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
-            if k == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+            rows.append((name, str(m["n"]), _fmt(m["accuracy"]), _fmt(m["macro_f1"]), _fmt(m.get("f_avg"))))
+        return _table(rows)
+
+    def field_names(self) -> list[str]:
+        names: list[str] = []
+        for s in self.systems:
+            names += [f for f in s["fields"] if f not in names]
+        return names or list(self.fields)
+
+    def to_text(self) -> str:
+        """The terminal report: every system side by side per field, then details and tests."""
+        parts: list[str] = []
+        if self.systems:
+            for f in self.field_names():
+                rows = [("system", "n", "accuracy [95% CI]", "macro_f1 [95% CI]", "weighted_f1",
+                         "f_avg [95% CI]", "ece")]
+                for s in self.systems:
+                    m = s["fields"].get(f)
+                    if m is None:
+                        continue
+                    tag = s["name"] + (" (baseline)" if s.get("role") == "baseline" else "")
+                    rows.append((tag, str(m["n"]), _with_ci(m, "accuracy"), _with_ci(m, "macro_f1"),
+                                 _fmt(m.get("weighted_f1")), _with_ci(m, "f_avg"), _fmt(m.get("ece"))))
+                parts.append(f"== {f}\n" + _table(rows))
+                for s in self.models:
+                    m = s["fields"].get(f)
+                    if m and "per_class" in m:
+                        parts.append(_per_class_text(s["name"], m))
+            if self.comparisons:
+                rows = [("field", "A", "B", "metric", "A - B", "95% CI", "p")]
+                for c in self.comparisons:
+                    rows.append((c["field"], c["a"], c["b"], c["metric"], f"{c['delta']:+.3f}",
+                                 f"[{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]", f"{c['p_value']:.3f}"))
+                parts.append("== paired bootstrap (A - B; two-sided p)\n" + _table(rows, right_from=4))
+        elif self.fields:
+            parts.append(self.to_table())
+        if self.cv:
+            parts.append(_cv_text(self.cv))
+        if self.behaviour:
+            from .behaviour import behaviour_text
+
+            parts.append(behaviour_text(self.behaviour))
+        if self.benchmark:
+            parts.append(benchmark_text(self.benchmark))
+        return "\n\n".join(parts)
+
+    def to_markdown(self, path: str | Path | None = None) -> str:
+        lines = [f"# Evaluation on `{self.gold}`" if self.gold else "# Evaluation", ""]
+        if self.settings:
+            lines += [", ".join(f"{k}: {v}" for k, v in self.settings.items()), ""]
+        for f in (self.field_names() if self.systems else []):
+            lines += [f"## {f}", "", "| system | n | accuracy [95% CI] | macro-F1 [95% CI] | weighted F1 | "
+                      "F_avg [95% CI] | ECE |", "|---|---|---|---|---|---|---|"]
+            for s in self.systems:
+                m = s["fields"].get(f)
+                if m is None:
+                    continue
+                tag = s["name"] + (" (baseline)" if s.get("role") == "baseline" else "")
+                lines.append(f"| {tag} | {m['n']} | {_with_ci(m, 'accuracy')} | {_with_ci(m, 'macro_f1')} | "
+                             f"{_fmt(m.get('weighted_f1'))} | {_with_ci(m, 'f_avg')} | {_fmt(m.get('ece'))} |")
+            lines.append("")
+            for s in self.models:
+                m = s["fields"].get(f)
+                if not m or "per_class" not in m:
+                    continue
+                labels = m["confusion"]["labels"]
+                lines += [f"{s['name']}: per class, and confusion matrix (rows gold, columns predicted)", "",
+                          "| label | precision | recall | F1 | support | " + " | ".join(labels) + " |",
+                          "|---|---|---|---|---|" + "---|" * len(labels)]
+                for i, lab in enumerate(labels):
+                    pc = m["per_class"][lab]
+                    cells = " | ".join(str(v) for v in m["confusion"]["matrix"][i])
+                    lines.append(f"| {lab} | {_fmt(pc['precision'])} | {_fmt(pc['recall'])} | {_fmt(pc['f1'])} | "
+                                 f"{pc['support']} | {cells} |")
+                lines.append("")
+        if not self.systems and self.fields:
+            lines += ["| field | n | accuracy | macro-F1 | F_avg |", "|---|---|---|---|---|"]
+            for name, m in self.fields.items():
+                lines.append(f"| {name} | {m['n']} | {_fmt(m['accuracy'])} | {_fmt(m['macro_f1'])} | "
+                             f"{_fmt(m.get('f_avg'))} |")
+            lines.append("")
+        if self.comparisons:
+            lines += ["## Paired bootstrap", "", "| field | A | B | metric | A − B | 95% CI | p |",
+                      "|---|---|---|---|---|---|---|"]
+            for c in self.comparisons:
+                lines.append(f"| {c['field']} | {c['a']} | {c['b']} | {c['metric']} | {c['delta']:+.3f} | "
+                             f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}] | {c['p_value']:.3f} |")
+            lines.append("")
+        for key, title in (("cv", "Cross-validation"), ("behaviour", "Behaviour"), ("benchmark", "Benchmark")):
+            if getattr(self, key):
+                if key == "cv":
+                    body = _cv_text(self.cv)
+                elif key == "behaviour":
+                    from .behaviour import behaviour_text
+                    body = behaviour_text(self.behaviour)
+                else:
+                    body = benchmark_text(self.benchmark)
+                lines += [f"## {title}", "", "```", body, "```", ""]
+        text = "\n".join(lines)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_html(self, path: str | Path | None = None) -> str:
+        from .report import render_html
+
+        text = render_html(self)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
 
 
-def evaluate_model(model, records: Sequence[dict], gold_name: str = "") -> Report:
-    """Predict ``records``' texts with ``model`` and score against their labels."""
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _per_class_text(name: str, m: dict) -> str:
+    labels = m["confusion"]["labels"]
+    rows = [(f"{name}", "precision", "recall", "f1", "support", *[f"->{lab}" for lab in labels])]
+    for i, lab in enumerate(labels):
+        pc = m["per_class"][lab]
+        rows.append((f"  {lab}", _fmt(pc["precision"]), _fmt(pc["recall"]), _fmt(pc["f1"]), str(pc["support"]),
+                     *[str(v) for v in m["confusion"]["matrix"][i]]))
+    return _table(rows)
+
+
+def _cv_text(cv: dict) -> str:
+    lines = [f"== {cv.get('repeats', 1)} x {cv.get('folds')}-fold cross-validation (mean [95% CI])"]
+    rows = [("kind", "field", "accuracy", "macro_f1", "f_avg")]
+    for kind, res in cv["results"].items():
+        for f, m in res["fields"].items():
+            def cell(key):
+                if key not in m:
+                    return "-"
+                lo, hi = m[key]["ci95"]
+                return f"{m[key]['mean']:.3f} [{lo:.2f}, {hi:.2f}]"
+            rows.append((kind, f, cell("accuracy"), cell("macro_f1"), cell("f_avg")))
+    lines.append(_table(rows, right_from=2))
+    return "\n".join(lines)
+
+
+# -- evaluating models --------------------------------------------------------------
+def _unique_name(name: str, taken: set[str]) -> str:
+    out, k = name, 2
+    while out in taken:
+        out, k = f"{name}#{k}", k + 1
+    taken.add(out)
+    return out
+
+
+def _system(model, role: str, name: str, records: Sequence[dict], fields: Sequence[str], n_boot: int,
+            seed: int, n_bins: int) -> tuple[dict, dict]:
     texts = [r["text"] for r in records]
-    pred = model.predict(texts)
-    gold = {f: [r[f] for r in records] for f in model.fields}
-    return Report(fields=score(gold, pred, model.fields), model=model.describe(), gold=gold_name)
+    norm = model.normalize(texts)
+    proba = model.predict_proba_normalized(norm)
+    pred = model.labels_from_proba(proba)
+    info = model.describe()
+    out_fields, errors = {}, []
+    for f in fields:
+        if f not in pred:
+            continue
+        gold = [r[f] for r in records]
+        m = field_metrics(gold, pred[f], f)
+        m["ci95"] = bootstrap_ci(gold, pred[f], f, n_boot=n_boot, seed=seed)
+        cal = calibration(gold, proba[f], f, n_bins=n_bins)
+        m["ece"], m["reliability"] = cal["ece"], cal["bins"]
+        out_fields[f] = m
+        for i, (g, p) in enumerate(zip(gold, pred[f])):
+            if g != p:
+                errors.append({"id": records[i]["id"], "field": f, "gold": g, "predicted": p,
+                               "text": texts[i], "normalized": norm[i],
+                               "proba": {lab: round(float(v), 4) for lab, v in zip(LABELS[f], proba[f][i])}})
+    system = {"name": name, "kind": info["kind"], "version": info["version"], "role": role,
+              "fields": out_fields, "errors": errors}
+    return system, pred
+
+
+def default_baselines(records: Sequence[dict], fields: Sequence[str] = FIELDS) -> list:
+    """The majority-class baseline (fitted on these records' labels) and the keyword rule model."""
+    from .classifiers.baselines import KeywordModel, MajorityModel
+
+    texts = [r["text"] for r in records]
+    y = {f: [r[f] for r in records] for f in fields}
+    return [MajorityModel(fields=fields, name="majority").fit(texts, y),
+            KeywordModel(fields=fields, name="keyword").fit(texts, y)]
+
+
+def evaluate(models: Sequence, records: Sequence[dict], gold_name: str = "", baselines: bool | Sequence = True,
+             n_boot: int = 1000, seed: int = 0, n_bins: int = 10, fields: Sequence[str] | None = None) -> Report:
+    """Score ``models`` (and baselines) on labelled ``records``.
+
+    ``baselines``: True for :func:`default_baselines`, False for none, or a
+    list of fitted models. Comparisons: every model against the first one,
+    and every model against each baseline, on accuracy, macro-F1 and (stance
+    fields) F_avg.
+    """
+    records = list(records)
+    if not records:
+        raise ValueError("no records to evaluate")
+    models = list(models)
+    if fields is None:
+        fields = [f for f in FIELDS if all(f in r for r in records)]
+    if baselines is True:
+        baselines = default_baselines(records, fields)
+    baselines = list(baselines or [])
+    taken: set[str] = set()
+    systems, preds = [], []
+    for role, group in (("model", models), ("baseline", baselines)):
+        for m in group:
+            sys_, pred = _system(m, role, _unique_name(m.name, taken), records, fields, n_boot, seed, n_bins)
+            systems.append(sys_)
+            preds.append(pred)
+    comparisons = []
+    pairs = [(i, 0) for i in range(1, len(models))]
+    pairs += [(i, j) for i in range(len(models)) for j in range(len(models), len(systems))]
+    for i, j in pairs:
+        for f in fields:
+            if f not in preds[i] or f not in preds[j]:
+                continue
+            gold = [r[f] for r in records]
+            res = paired_bootstrap(gold, preds[i][f], preds[j][f], f, n_boot=n_boot, seed=seed)
+            for metric in ("accuracy", "macro_f1", "f_avg"):
+                if metric in res:
+                    comparisons.append({"a": systems[i]["name"], "b": systems[j]["name"], "field": f,
+                                        "metric": metric, **res[metric]})
+    first = systems[0] if models else None
+    model_info = {}
+    if models:
+        model_info = dict(models[0].describe())
+    return Report(fields=first["fields"] if first else {}, model=model_info, gold=gold_name,
+                  models=tuple(systems[:len(models)]), baselines=tuple(systems[len(models):]),
+                  comparisons=tuple(comparisons),
+                  settings={"n_boot": n_boot, "seed": seed, "calibration_bins": n_bins, "n": len(records)})
+
+
+def evaluate_model(model, records: Sequence[dict], gold_name: str = "", baselines: bool | Sequence = False,
+                   n_boot: int = 1000, seed: int = 0) -> Report:
+    """Predict ``records``' texts with ``model`` and score against their labels."""
+    return evaluate([model], records, gold_name=gold_name, baselines=baselines, n_boot=n_boot, seed=seed,
+                    fields=[f for f in model.fields if all(f in r for r in records)])
+
+
+# -- sentiment benchmarks on external corpora ---------------------------------------
+class BenchmarkError(ValueError):
+    """A benchmark config is missing or malformed."""
+
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _resolve(path: str, config_dir: Path) -> Path:
+    """A corpus path: as given (absolute, or relative to the working directory), else
+    relative to the repository root, else to the config's folder."""
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return p
+    for base in (_REPO_ROOT, config_dir):
+        if (base / p).exists():
+            return base / p
+    return p
+
+
+def load_benchmark(path: str | Path) -> dict:
+    """Read and check a benchmark config (see ``configs/benchmarks/sentiment.yaml``)."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"benchmark config not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BenchmarkError(f"{path}: invalid YAML ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("corpora"), list) or not data["corpora"]:
+        raise BenchmarkError(f"{path}: needs a non-empty 'corpora' list")
+    for i, c in enumerate(data["corpora"]):
+        where = f"{path}: corpora[{i}]"
+        if not isinstance(c, dict) or not c.get("name") or not c.get("path"):
+            raise BenchmarkError(f"{where}: needs 'name' and 'path'")
+        labels = c.get("labels")
+        if not isinstance(labels, dict) or not labels:
+            raise BenchmarkError(f"{where} ({c['name']}): needs a 'labels' mapping to POSITIVE/NEGATIVE")
+        bad = sorted({str(v) for v in labels.values()} - {"POSITIVE", "NEGATIVE"})
+        if bad:
+            raise BenchmarkError(f"{where} ({c['name']}): labels may map only to POSITIVE or NEGATIVE, not {bad}")
+    if data.get("metric", "weighted_f1") != "weighted_f1":
+        raise BenchmarkError(f"{path}: metric must be weighted_f1")
+    data["_dir"] = str(path.resolve().parent)
+    data["_path"] = str(path)
+    return data
+
+
+def _read_corpus(path: Path, corpus: dict) -> tuple[list[str], list[str], int]:
+    text_field, label_field = corpus.get("text_field", "text"), corpus.get("label_field", "label")
+    mapping = {str(k): str(v) for k, v in corpus["labels"].items()}
+    texts, gold, dropped = [], [], 0
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BenchmarkError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+            if not isinstance(rec, dict) or label_field not in rec or not isinstance(rec.get(text_field), str):
+                raise BenchmarkError(f"{path}:{lineno}: needs a string {text_field!r} and a {label_field!r}")
+            lab = mapping.get(str(rec[label_field]))
+            if lab is None or not rec[text_field].strip():
+                dropped += 1
+                continue
+            texts.append(rec[text_field])
+            gold.append(lab)
+    return texts, gold, dropped
+
+
+def run_benchmark(model, config: str | Path | dict, n_boot: int = 1000, seed: int = 0,
+                  log=None) -> dict:
+    """Score ``model``'s sentiment head on each corpus of a benchmark config.
+
+    Each corpus's labels are mapped to POSITIVE/NEGATIVE (labels not in the
+    mapping are dropped); with ``max_rows`` a fixed random sample of that many
+    rows is scored. The decision is binary: POSITIVE when the model's
+    P(POSITIVE) ≥ P(NEGATIVE), else NEGATIVE, whatever P(NEUTRAL) is. The
+    score is the weighted F1 over POSITIVE and NEGATIVE (×100 in the text
+    table), with a 95% bootstrap interval; ``neutral_share`` is the share of
+    comments whose most probable label is NEUTRAL, and ``strict_weighted_f1``
+    the score when those count as errors. A corpus whose file is missing or
+    unreadable is skipped with its reason.
+    """
+    cfg = config if isinstance(config, dict) else load_benchmark(config)
+    if "sentiment" not in getattr(model, "fields", ()):
+        raise BenchmarkError("the model has no sentiment field to benchmark")
+    max_rows = cfg.get("max_rows")
+    out = {"name": cfg.get("name", "benchmark"), "config": cfg.get("_path", ""), "metric": "weighted_f1",
+           "max_rows": max_rows, "model": model.describe(), "corpora": []}
+    idx_pos, idx_neg = LABELS["sentiment"].index("POSITIVE"), LABELS["sentiment"].index("NEGATIVE")
+    for corpus in cfg["corpora"]:
+        entry = {"name": corpus["name"], "path": str(corpus["path"]), "published": corpus.get("published"),
+                 "published_note": corpus.get("published_note", "")}
+        out["corpora"].append(entry)
+        path = _resolve(str(corpus["path"]), Path(cfg.get("_dir", ".")))
+        if not path.is_file():
+            entry.update(status="skipped", reason=f"corpus file not found: {corpus['path']}")
+            if log:
+                log(f"benchmark {corpus['name']}: skipped, corpus file not found: {corpus['path']}")
+            continue
+        try:
+            texts, gold, dropped = _read_corpus(path, corpus)
+        except (BenchmarkError, OSError, UnicodeDecodeError) as exc:
+            entry.update(status="skipped", reason=str(exc))
+            if log:
+                log(f"benchmark {corpus['name']}: skipped, {exc}")
+            continue
+        if not texts:
+            entry.update(status="skipped", reason="no rows with a mapped label")
+            continue
+        rows = len(texts)
+        if max_rows and rows > int(max_rows):
+            keep = np.sort(np.random.default_rng(int(cfg.get("seed", 0))).choice(rows, int(max_rows), replace=False))
+            texts, gold = [texts[i] for i in keep], [gold[i] for i in keep]
+        if log:
+            log(f"benchmark {corpus['name']}: scoring {len(texts)} of {rows} comments")
+        proba = np.asarray(model.predict_proba(texts)["sentiment"])
+        binary = ["POSITIVE" if p[idx_pos] >= p[idx_neg] else "NEGATIVE" for p in proba]
+        strict = [LABELS["sentiment"][i] for i in proba.argmax(axis=1)]
+        m = field_metrics(gold, binary, "sentiment")
+        ci = bootstrap_ci(gold, binary, "sentiment", n_boot=n_boot, seed=seed)
+        entry.update(status="ok", n=len(texts), rows=rows, dropped=dropped,
+                     weighted_f1=m["weighted_f1"], ci95=ci["weighted_f1"], accuracy=m["accuracy"],
+                     macro_f1=m["macro_f1"], neutral_share=sum(s == "NEUTRAL" for s in strict) / len(strict),
+                     strict_weighted_f1=field_metrics(gold, strict, "sentiment")["weighted_f1"])
+    return out
+
+
+def benchmark_text(result: dict) -> str:
+    """A terminal table of a :func:`run_benchmark` result (scores ×100)."""
+    model = result.get("model", {})
+    lines = [f"== benchmark {result['name']}: weighted F1 ×100 of {model.get('name', '?')} "
+             "(POSITIVE vs NEGATIVE), beside the published figure"]
+    rows = [("corpus", "n", "weighted F1 [95% CI]", "NEUTRAL-as-error", "NEUTRAL share", "published", "note")]
+    for c in result["corpora"]:
+        pub = f"{c['published']:.2f}" if isinstance(c.get("published"), (int, float)) else "-"
+        if c.get("status") != "ok":
+            rows.append((c["name"], "-", "skipped: " + c.get("reason", ""), "-", "-", pub, c.get("published_note", "")))
+            continue
+        lo, hi = c["ci95"]
+        rows.append((c["name"], str(c["n"]), f"{100 * c['weighted_f1']:.2f} [{100 * lo:.1f}, {100 * hi:.1f}]",
+                     f"{100 * c['strict_weighted_f1']:.2f}", f"{c['neutral_share']:.1%}", pub,
+                     c.get("published_note", "")))
+    lines.append(_table(rows))
+    return "\n".join(lines)
