@@ -1,23 +1,52 @@
 """Streaming readers and writers for comment records.
 
-:func:`read_jsonl` yields :class:`Item` objects one input line at a time: either
-a record (``id``, ``text`` and the rest of the object) or a reject with its
-reason, so that every input line is accounted for. Nothing is held in memory
-beyond the current line.
+Readers yield :class:`Item` objects one record at a time: either a record
+(``id``, ``text`` and the rest of the row) or a reject with its reason, so
+that every input record is accounted for. Nothing is held in memory beyond
+the current line (JSONL, CSV/TSV) or the current record batch (Parquet).
+
+* :func:`read_jsonl` — one record per non-blank line;
+* :func:`read_csv` — a header row, then one record per row (``delimiter="\\t"`` for TSV);
+* :func:`read_parquet` — one record per row, read by record batches;
+* :func:`read_items` — any of them, by format name (:func:`input_format` picks it from the extension).
+
+Writers (:class:`JsonlWriter`, :class:`CsvWriter`, :class:`ParquetWriter`)
+write to a temporary file beside the destination and rename it into place on
+``close()``, so a destination is either absent, the previous file, or complete.
+pyarrow is imported only by the Parquet reader and writer.
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator, Sequence
 
-__all__ = ["Item", "read_jsonl", "JsonlWriter", "MAX_TEXT_CHARS"]
+__all__ = [
+    "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
+    "read_jsonl", "read_csv", "read_parquet", "read_items", "input_format", "output_format", "input_total",
+    "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "atomic_write_text",
+]
 
 #: Texts longer than this are rejected (comments are short; longer is a scraping error).
 MAX_TEXT_CHARS = 20000
+
+#: Input formats and the file extensions that select them.
+INPUT_FORMATS: dict[str, tuple[str, ...]] = {
+    "jsonl": (".jsonl", ".ndjson", ".jsonlines"),
+    "csv": (".csv",),
+    "tsv": (".tsv", ".tab"),
+    "parquet": (".parquet", ".pq"),
+}
+#: Output formats and their extensions.
+OUTPUT_FORMATS: dict[str, tuple[str, ...]] = INPUT_FORMATS
+
+
+class InputError(ValueError):
+    """An input cannot be read at all (unknown format, missing text column, unreadable file)."""
 
 
 @dataclass
@@ -28,7 +57,7 @@ class Item:
     id: str | None
     record: dict | None = None
     reason: str | None = None
-    #: Bytes of input consumed up to the end of this line (for progress).
+    #: Input consumed up to the end of this record: bytes for JSONL and CSV, rows for Parquet.
     end: int = 0
 
     @property
@@ -36,25 +65,59 @@ class Item:
         return self.reason is None
 
 
-def _parse(line_no: int, raw: bytes, text_field: str, id_field: str, max_chars: int) -> Item:
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Item(line_no, None, reason=f"undecodable bytes (not UTF-8) at byte {exc.start}")
-    if line_no == 1 and line.startswith("\ufeff"):
-        line = line[1:]
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return Item(line_no, None, reason=f"invalid JSON: {exc.msg} at column {exc.colno}")
-    if not isinstance(obj, dict):
-        return Item(line_no, None, reason=f"expected a JSON object, got {type(obj).__name__}")
+# -- formats ---------------------------------------------------------------------------
+def _format_of(path: str | Path, table: dict[str, tuple[str, ...]]) -> str | None:
+    name = str(path).lower()
+    for fmt, exts in table.items():
+        if name.endswith(exts):
+            return fmt
+    return None
+
+
+def input_format(source: str | Path | None, forced: str | None = None) -> str:
+    """The input format: ``forced`` if given, else from the extension; standard input is JSONL."""
+    if forced:
+        if forced not in INPUT_FORMATS:
+            raise InputError(f"unknown input format {forced!r}; known: {', '.join(INPUT_FORMATS)}")
+        return forced
+    if source is None or str(source) == "-":
+        return "jsonl"
+    fmt = _format_of(source, INPUT_FORMATS)
+    if fmt is None:
+        exts = ", ".join(e for v in INPUT_FORMATS.values() for e in v)
+        raise InputError(f"cannot tell the format of {source} from its extension ({exts}); "
+                         "pass --format jsonl|csv|tsv|parquet")
+    return fmt
+
+
+def output_format(path: str | Path) -> str:
+    """The output format, from the extension of ``path``."""
+    fmt = _format_of(path, OUTPUT_FORMATS)
+    if fmt is None:
+        exts = ", ".join(e for v in OUTPUT_FORMATS.values() for e in v)
+        raise InputError(f"cannot tell the output format of {path} from its extension; use one of {exts}")
+    return fmt
+
+
+def input_total(source: str | Path | None, fmt: str) -> int | None:
+    """The size of an input in :attr:`Item.end` units (bytes, or rows for Parquet); None for stdin."""
+    if source is None or str(source) == "-" or hasattr(source, "read"):
+        return None
+    if fmt == "parquet":
+        return _parquet_file(source).metadata.num_rows
+    return Path(source).stat().st_size
+
+
+# -- validation shared by every reader -------------------------------------------------------
+def _item(line_no: int, obj: dict, text_field: str, id_field: str, max_chars: int, truncate: bool) -> Item:
     rid = obj.get(id_field)
-    if rid is None or isinstance(rid, (dict, list, bool)):
+    if rid is None or isinstance(rid, (dict, list, bool)) or (isinstance(rid, str) and not rid.strip()):
         rid = str(line_no)
+    elif isinstance(rid, float) and rid.is_integer():
+        rid = str(int(rid))
     else:
         rid = str(rid)
-    if text_field not in obj:
+    if text_field not in obj or obj[text_field] is None:
         return Item(line_no, rid, reason=f"missing field {text_field!r}")
     text = obj[text_field]
     if not isinstance(text, str):
@@ -62,32 +125,69 @@ def _parse(line_no: int, raw: bytes, text_field: str, id_field: str, max_chars: 
     if not text.strip():
         return Item(line_no, rid, reason=f"field {text_field!r} is empty")
     if len(text) > max_chars:
-        return Item(line_no, rid, reason=f"text longer than {max_chars} characters ({len(text)})")
+        if not truncate:
+            return Item(line_no, rid, reason=f"text longer than {max_chars} characters ({len(text)})")
+        text = text[:max_chars]
     rec = dict(obj)
     rec["id"] = rid
     rec["text"] = text
     return Item(line_no, rid, record=rec)
 
 
+def _open_source(source) -> tuple[IO[bytes], bool]:
+    if source is None or str(source) == "-":
+        return sys.stdin.buffer, False
+    if hasattr(source, "read"):
+        return source, False
+    try:
+        return open(source, "rb"), True
+    except OSError as exc:
+        raise InputError(f"cannot read {source}: {exc.strerror}") from None
+
+
+# -- JSONL -------------------------------------------------------------------------------
+def _parse_json_line(line_no: int, raw: bytes, text_field: str, id_field: str, max_chars: int,
+                     truncate: bool) -> Item:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Item(line_no, None, reason=f"undecodable bytes (not UTF-8) at byte {exc.start}")
+    if line.startswith("\ufeff"):
+        line = line[1:]
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Item(line_no, None, reason=f"invalid JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return Item(line_no, None, reason="invalid JSON: nested too deeply")
+    if not isinstance(obj, dict):
+        return Item(line_no, None, reason=f"expected a JSON object, got {type(obj).__name__}")
+    return _item(line_no, obj, text_field, id_field, max_chars, truncate)
+
+
 def read_jsonl(source: str | Path | IO[bytes] | None, text_field: str = "text", id_field: str = "id",
-               max_chars: int = MAX_TEXT_CHARS) -> Iterator[Item]:
+               max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
+               start: tuple[int, int] | None = None, stop: int | None = None) -> Iterator[Item]:
     """Yield one :class:`Item` per non-blank line of a JSONL file (``None`` or ``-``: stdin).
 
-    Records without an id get their line number as id.
+    Records without an id get their line number as id. ``start=(offset, line)``
+    continues after the record that ended at byte ``offset`` on line ``line``
+    (a file only); ``stop`` ends before the first line starting at or after that byte.
     """
-    if source is None or str(source) == "-":
-        fh, close = sys.stdin.buffer, False
-    elif hasattr(source, "read"):
-        fh, close = source, False
-    else:
-        fh, close = open(source, "rb"), True
-    pos = 0
+    fh, close = _open_source(source)
+    pos, line_no = 0, 0
+    if start is not None:
+        pos, line_no = start
+        fh.seek(pos)
     try:
-        for line_no, raw in enumerate(fh, 1):
+        for raw in fh:
+            if stop is not None and pos >= stop:
+                break
             pos += len(raw)
+            line_no += 1
             if not raw.strip():
                 continue
-            item = _parse(line_no, raw.rstrip(b"\r\n"), text_field, id_field, max_chars)
+            item = _parse_json_line(line_no, raw.rstrip(b"\r\n"), text_field, id_field, max_chars, truncate)
             item.end = pos
             yield item
     finally:
@@ -95,51 +195,299 @@ def read_jsonl(source: str | Path | IO[bytes] | None, text_field: str = "text", 
             fh.close()
 
 
-class JsonlWriter:
-    """Writes one JSON object per line to ``path`` via a temporary file renamed on close.
+# -- CSV / TSV ---------------------------------------------------------------------------------
+_CSV_FIELD_LIMIT = 64 * 1024 * 1024
 
-    With ``lazy=True`` nothing is created until the first write, and closing a
-    writer that wrote nothing removes any earlier file at ``path``.
+
+class _LineFeed:
+    """Feeds decoded lines to :mod:`csv` while counting lines and bytes."""
+
+    def __init__(self, fh: IO[bytes], pos: int = 0, line_no: int = 0) -> None:
+        self.fh = fh
+        self.pos = pos
+        self.line_no = line_no
+
+    def __iter__(self) -> "_LineFeed":
+        return self
+
+    def __next__(self) -> str:
+        raw = self.fh.readline()
+        if not raw:
+            raise StopIteration
+        self.pos += len(raw)
+        self.line_no += 1
+        # Undecodable bytes survive as lone surrogates and are rejected per row.
+        text = raw.decode("utf-8", errors="surrogateescape")
+        if self.line_no == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        return text
+
+
+def _undecodable(row: Sequence[str]) -> bool:
+    try:
+        "".join(row).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def read_csv(source: str | Path | IO[bytes] | None, text_field: str = "text", id_field: str = "id",
+             max_chars: int = MAX_TEXT_CHARS, truncate: bool = False, delimiter: str = ",",
+             start: tuple[int, int] | None = None) -> Iterator[Item]:
+    """Yield one :class:`Item` per row of a CSV (or, with ``delimiter="\\t"``, TSV) file after its header.
+
+    The header names the columns; ``text_field`` must be one of them. A row's
+    line number is the line it starts on (quoted fields may span lines); rows
+    whose field count differs from the header's are rejected as invalid, and
+    so are rows with bytes that are not UTF-8. ``start=(offset, line)`` continues
+    after the row that ended at byte ``offset`` (a file only).
     """
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+    fh, close = _open_source(source)
+    try:
+        feed = _LineFeed(fh)
+        reader = csv.reader(feed, delimiter=delimiter)
+        header: list[str] | None = None
+        while header is None:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise InputError(f"{_name(source)}: unreadable CSV header: {exc}") from None
+            if row and any(c.strip() for c in row):
+                header = [c.strip() for c in row]
+        if _undecodable(header):
+            raise InputError(f"{_name(source)}: the CSV header is not UTF-8")
+        if text_field not in header:
+            raise InputError(f"{_name(source)}: no column {text_field!r} in the header "
+                             f"(columns: {', '.join(header)}); pass --text-field")
+        if start is not None:
+            fh.seek(start[0])
+            feed.pos, feed.line_no = start
+        width = len(header)
+        while True:
+            first = feed.line_no + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                yield Item(first, None, reason=f"invalid CSV row: {exc}", end=feed.pos)
+                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            span = f" (lines {first}-{feed.line_no})" if feed.line_no > first else ""
+            if _undecodable(row):
+                item = Item(first, None, reason="undecodable bytes (not UTF-8)")
+            elif len(row) != width:
+                item = Item(first, None, reason=f"invalid CSV row: {len(row)} fields, the header has {width}{span}")
+            else:
+                item = _item(first, dict(zip(header, row)), text_field, id_field, max_chars, truncate)
+            item.end = feed.pos
+            yield item
+    finally:
+        if close:
+            fh.close()
+
+
+def _name(source) -> str:
+    return "standard input" if source is None or str(source) == "-" else str(getattr(source, "name", source))
+
+
+# -- Parquet -----------------------------------------------------------------------------------
+def _pyarrow():
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise InputError("Parquet needs the 'pyarrow' package: pip install 'nazar[parquet]'") from None
+    return pyarrow
+
+
+def _parquet_file(path):
+    pa = _pyarrow()
+    try:
+        return pa.parquet.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {path} as Parquet: {exc}") from None
+
+
+def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "id",
+                 max_chars: int = MAX_TEXT_CHARS, truncate: bool = False, start_row: int = 0,
+                 stop_row: int | None = None, batch_rows: int = 4096) -> Iterator[Item]:
+    """Yield one :class:`Item` per row of a Parquet file, reading record batches of ``batch_rows``.
+
+    Only the text and id columns are read. Line numbers are row numbers (from 1);
+    :attr:`Item.end` counts rows. ``start_row`` and ``stop_row`` select rows
+    ``[start_row, stop_row)`` (row groups before ``start_row`` are not read).
+    """
+    if source is None or str(source) == "-":
+        raise InputError("Parquet cannot be read from standard input; pass a file")
+    pf = _parquet_file(source)
+    names = pf.schema_arrow.names
+    if text_field not in names:
+        raise InputError(f"{source}: no column {text_field!r} (columns: {', '.join(names)}); pass --text-field")
+    columns = [text_field] + ([id_field] if id_field in names and id_field != text_field else [])
+    stop_row = pf.metadata.num_rows if stop_row is None else min(stop_row, pf.metadata.num_rows)
+    # Skip whole row groups before start_row.
+    groups, row = [], 0
+    first_row = None
+    for g in range(pf.num_row_groups):
+        n = pf.metadata.row_group(g).num_rows
+        if row + n > start_row and row < stop_row:
+            groups.append(g)
+            if first_row is None:
+                first_row = row
+        row += n
+    if not groups:
+        return
+    row = first_row
+    for batch in pf.iter_batches(batch_size=batch_rows, row_groups=groups, columns=columns):
+        data = batch.to_pydict()
+        texts = data[text_field]
+        ids = data.get(id_field, [None] * len(texts))
+        for text, rid in zip(texts, ids):
+            row += 1
+            if row <= start_row:
+                continue
+            if row > stop_row:
+                return
+            obj = {text_field: text}
+            if rid is not None:
+                obj[id_field] = rid
+            item = _item(row, obj, text_field, id_field, max_chars, truncate)
+            item.end = row
+            yield item
+
+
+def read_items(source, fmt: str, text_field: str = "text", id_field: str = "id",
+               max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
+               start: tuple[int, int] | None = None) -> Iterator[Item]:
+    """Items from ``source`` in format ``fmt`` (see :data:`INPUT_FORMATS`).
+
+    ``start`` continues after an earlier item: ``(item.end, item.line)``.
+    """
+    common = dict(text_field=text_field, id_field=id_field, max_chars=max_chars, truncate=truncate)
+    if fmt == "jsonl":
+        return read_jsonl(source, start=start, **common)
+    if fmt in ("csv", "tsv"):
+        return read_csv(source, delimiter="," if fmt == "csv" else "\t", start=start, **common)
+    if fmt == "parquet":
+        return read_parquet(source, start_row=start[0] if start else 0, **common)
+    raise InputError(f"unknown input format {fmt!r}; known: {', '.join(INPUT_FORMATS)}")
+
+
+# -- flat records (CSV and Parquet outputs) ---------------------------------------------------------
+MODEL_COLUMNS = ("model_name", "model_version", "model_kind")
+
+
+def flat_columns(fields: Sequence[str], classes: dict[str, Sequence[str]]) -> list[str]:
+    """Columns of a flat output: id, one per field, ``p_FIELD_LABEL`` per label, model name/version/kind."""
+    return (["id", *fields] + [f"p_{f}_{lab}" for f in fields for lab in classes[f]] + list(MODEL_COLUMNS))
+
+
+def flatten(rec: dict, fields: Sequence[str]) -> dict:
+    """A labelled record (as written to JSONL) as one flat row of :func:`flat_columns`."""
+    row = {"id": rec["id"]}
+    for f in fields:
+        row[f] = rec[f]
+    for f in fields:
+        for lab, p in rec["probs"][f].items():
+            row[f"p_{f}_{lab}"] = p
+    model = rec.get("model", {})
+    for col in MODEL_COLUMNS:
+        row[col] = model.get(col[len("model_"):])
+    return row
+
+
+# -- writers ---------------------------------------------------------------------------------------
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: str | Path, text: str, sync_dir: bool = True) -> None:
+    """Write ``text`` to ``path`` through a temporary file, fsync and rename.
+
+    ``sync_dir=False`` leaves the directory entry to a later fsync of the same directory.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    if sync_dir:
+        _fsync_dir(path.parent)
+
+
+class _AtomicWriter:
+    """Base: writes to ``.NAME.part`` beside ``path``; ``close()`` renames it into place."""
 
     def __init__(self, path: str | Path, lazy: bool = False) -> None:
         self.path = Path(path)
         self.tmp = self.path.with_name(f".{self.path.name}.part")
         self.count = 0
-        self._fh: IO[str] | None = None
+        self._opened = False
         self._closed = False
         if not lazy:
-            self._open()
+            self._ensure_open()
 
-    def _open(self) -> IO[str]:
-        if self._fh is None:
+    def _ensure_open(self) -> None:
+        if not self._opened:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.tmp, "w", encoding="utf-8")
-        return self._fh
+            self._open()
+            self._opened = True
 
-    def write(self, obj: dict) -> None:
-        self._open().write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self.count += 1
+    def _open(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._fh is None:
-            self.path.unlink(missing_ok=True)
-            return
+    def _finish(self) -> None:
+        """Flush and close the text file handle ``_fh`` (writers with other handles override this)."""
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()
+
+    def _discard(self) -> None:
+        self._fh.close()
+
+    def write_many(self, objs: Iterable[dict]) -> None:
+        for obj in objs:
+            self.write(obj)
+
+    def close(self) -> None:
+        """Finish the file and rename it into place (a lazy writer that wrote nothing removes ``path``)."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._opened:
+            self.path.unlink(missing_ok=True)
+            return
+        self._finish()
         os.replace(self.tmp, self.path)
+        _fsync_dir(self.path.parent)
 
     def abort(self) -> None:
+        """Drop what was written; ``path`` is left as it was."""
+        if self._closed:
+            return
         self._closed = True
-        if self._fh is not None:
-            self._fh.close()
+        if self._opened:
+            self._discard()
             self.tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "JsonlWriter":
+    def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -147,3 +495,132 @@ class JsonlWriter:
             self.close()
         else:
             self.abort()
+
+
+class JsonlWriter(_AtomicWriter):
+    """Writes one JSON object per line to ``path`` via a temporary file renamed on close.
+
+    With ``lazy=True`` nothing is created until the first write, and closing a
+    writer that wrote nothing removes any earlier file at ``path``.
+    """
+
+    def _open(self) -> None:
+        self._fh = open(self.tmp, "w", encoding="utf-8")
+
+    def write(self, obj: dict) -> None:
+        self._ensure_open()
+        self._fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def write_raw(self, data: bytes | str) -> None:
+        """Append already serialised JSON lines (used to concatenate part files)."""
+        self._ensure_open()
+        self._fh.write(data if isinstance(data, str) else data.decode("utf-8"))
+
+
+class CsvWriter(_AtomicWriter):
+    """Writes flat rows (dicts keyed by ``columns``) as CSV with a header (``delimiter="\\t"``: TSV)."""
+
+    def __init__(self, path: str | Path, columns: Sequence[str], delimiter: str = ",", lazy: bool = False) -> None:
+        self.columns = list(columns)
+        self.delimiter = delimiter
+        super().__init__(path, lazy=lazy)
+
+    def _open(self) -> None:
+        self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
+        self._csv = csv.DictWriter(self._fh, fieldnames=self.columns, delimiter=self.delimiter,
+                                   extrasaction="ignore", lineterminator="\n")
+        self._csv.writeheader()
+
+    def write(self, row: dict) -> None:
+        self._ensure_open()
+        self._csv.writerow(row)
+        self.count += 1
+
+
+class ParquetWriter(_AtomicWriter):
+    """Writes flat rows to Parquet, one row group per ``group_rows`` rows (constant memory).
+
+    Columns named ``p_*`` are float64, the others strings.
+    """
+
+    def __init__(self, path: str | Path, columns: Sequence[str], group_rows: int = 65536,
+                 lazy: bool = False) -> None:
+        self.columns = list(columns)
+        self.group_rows = group_rows
+        self._rows: list[dict] = []
+        super().__init__(path, lazy=lazy)
+
+    def _open(self) -> None:
+        pa = _pyarrow()
+        self._pa = pa
+        self.schema = pa.schema([(c, pa.float64() if c.startswith("p_") else pa.string()) for c in self.columns])
+        self._writer = pa.parquet.ParquetWriter(self.tmp, self.schema)
+
+    def write(self, row: dict) -> None:
+        self._ensure_open()
+        self._rows.append(row)
+        self.count += 1
+        if len(self._rows) >= self.group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            cols = {c: [r.get(c) for r in self._rows] for c in self.columns}
+            self._writer.write_table(self._pa.table(cols, schema=self.schema))
+            self._rows = []
+
+    def _finish(self) -> None:
+        self._flush()
+        self._writer.close()
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+
+    def _discard(self) -> None:
+        self._rows = []
+        self._writer.close()
+
+
+def open_writer(path: str | Path, fmt: str, fields: Sequence[str], classes: dict[str, Sequence[str]]):
+    """A writer of labelled records to ``path`` in ``fmt``; its ``write`` takes JSONL-shaped records.
+
+    For CSV, TSV and Parquet each record is flattened (:func:`flatten`).
+    """
+    if fmt == "jsonl":
+        return JsonlWriter(path)
+    cols = flat_columns(fields, classes)
+    if fmt in ("csv", "tsv"):
+        inner = CsvWriter(path, cols, delimiter="," if fmt == "csv" else "\t")
+    elif fmt == "parquet":
+        inner = ParquetWriter(path, cols)
+    else:
+        raise InputError(f"unknown output format {fmt!r}")
+    return _Flattening(inner, fields)
+
+
+class _Flattening:
+    """Wraps a flat writer so that it takes nested (JSONL-shaped) records."""
+
+    def __init__(self, inner, fields: Sequence[str]) -> None:
+        self.inner = inner
+        self.fields = tuple(fields)
+        self.path = inner.path
+
+    @property
+    def count(self) -> int:
+        return self.inner.count
+
+    def write(self, rec: dict) -> None:
+        self.inner.write(flatten(rec, self.fields))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def abort(self) -> None:
+        self.inner.abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.inner.__exit__(exc_type, exc, tb)

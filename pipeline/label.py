@@ -1,33 +1,51 @@
 """Batch labelling: records in, one labelled record (or one reject) out per input.
 
-:class:`BatchLabeller` loads a model once and labels a batch of texts; it
-normalises each text once and classifies only the distinct normalised texts of
-the batch. :func:`label_file` streams a JSONL file through it in chunks,
-writing labelled records in input order and rejects with their reasons to
-``OUTPUT.rejects.jsonl``; the counts always reconcile
-(``read == labelled + rejected``).
+:class:`BatchLabeller` loads a model once and labels batches. It normalises
+each distinct text once, classifies only the distinct normalised texts (in
+batches of similar length) and remembers the labels of recently seen texts in
+a bounded LRU cache, so the repeated comments of a dump cost nothing.
+
+:func:`label_file` streams a JSONL, CSV/TSV or Parquet file (or standard
+input) through it in chunks. Each chunk is written atomically as a part file
+into a work directory beside the output (``OUTPUT.parts/``) and a manifest
+records the progress, so that a run killed at any moment continues with
+``resume=True``; at the end the parts are joined into the output (JSONL, CSV,
+TSV or Parquet by its extension) in input order, rejected records go to
+``OUTPUT.rejects.jsonl`` with their line number, id and reason, and the work
+directory is removed. The counts always reconcile
+(``read == labelled + rejected``). ``engine="ray"`` runs the same labeller on
+a Ray cluster (:mod:`pipeline.ray_engine`).
 """
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import os
+import shutil
 import sys
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
-from .classifiers.base import Model, ModelError, load_model
-from .io import MAX_TEXT_CHARS, Item, JsonlWriter, read_jsonl
-from .schema import FIELDS
+import numpy as np
 
-__all__ = ["BatchLabeller", "LabelSummary", "LabelError", "label_file", "default_model_dir", "rejects_path"]
+from .classifiers.base import Model, ModelError, load_model, model_hash
+from .io import input_format as _input_format
+from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, flat_columns, input_total, open_writer, output_format, read_items)
+
+__all__ = ["BatchLabeller", "LabelSummary", "LabelError", "label_file", "default_model_dir", "rejects_path",
+           "work_dir", "ENGINES"]
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
+MANIFEST_FORMAT = 1
+ENGINES = ("local", "ray")
 
 
 class LabelError(RuntimeError):
-    """Labelling cannot start (missing input, existing output, bad model)."""
+    """Labelling cannot start or continue (missing input, existing output, bad model, refused resume)."""
 
 
 def default_model_dir() -> Path:
@@ -39,44 +57,167 @@ def default_model_dir() -> Path:
 
 
 def rejects_path(output: str | Path) -> Path:
+    """Where the rejects of ``output`` go: ``x.jsonl`` → ``x.rejects.jsonl``, ``x.csv`` → ``x.csv.rejects.jsonl``."""
     output = Path(output)
     return output.with_name(output.name + ".rejects.jsonl") if output.suffix != ".jsonl" \
         else output.with_name(output.name[: -len(".jsonl")] + ".rejects.jsonl")
 
 
-class BatchLabeller:
-    """Labels batches of raw texts with one model (load once, call per batch).
+def work_dir(output: str | Path) -> Path:
+    """The work directory of a run writing ``output``: ``OUTPUT.parts`` beside it."""
+    output = Path(output)
+    return output.with_name(output.name + ".parts")
 
-    ``labeller(texts)`` returns ``{field: [label, ...], "probs": [{field: {label: p}}, ...]}``.
+
+# -- the labeller ------------------------------------------------------------------------------
+class BatchLabeller:
+    """Labels batches with one model (loaded once, in ``__init__``).
+
+    * ``labeller(texts)`` (a sequence of raw texts) returns
+      ``{field: [label, ...], "probs": [{field: {label: p}}, ...]}``;
+    * ``labeller(batch)`` (a mapping of columns, as Ray Data's ``map_batches``
+      passes) labels ``batch["text"]`` and returns columns ``id``, ``line``,
+      ``reason`` (copied from the batch when present), one per field,
+      ``p_FIELD_LABEL`` and ``model_name``/``model_version``/``model_kind``.
+      Rows with a non-empty ``reason`` are rejects and get no labels.
+
+    ``cache_size`` bounds the LRU cache of normalised texts → probabilities;
+    ``batch_size`` is how many distinct texts (sorted by length) go to the
+    model at once.
     """
 
-    def __init__(self, model: Model | str | Path | None = None, decimals: int = 4) -> None:
+    def __init__(self, model: Model | str | Path | None = None, decimals: int = 4, cache_size: int = 8192,
+                 batch_size: int = 256) -> None:
         if model is None:
             model = default_model_dir()
+        self.model_dir: Path | None = None
         if not isinstance(model, Model):
+            self.model_dir = Path(model)
             model = load_model(model)
         self.model = model
         self.decimals = decimals
+        self.cache_size = cache_size
+        self.batch_size = max(1, batch_size)
         self.model_info = model.describe()
+        self.classes = {f: list(c) for f, c in model.classes_.items()}
+        self._cache: OrderedDict[str, tuple[np.ndarray, ...]] = OrderedDict()
+        #: Texts seen, distinct normalised texts per call summed, served from the cache, sent to the model.
+        self.stats = Counter()
 
-    def __call__(self, texts: Sequence[str]) -> dict[str, list]:
-        norm = self.model.normalize(texts)
+    # -- core -------------------------------------------------------------------------------
+    def proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Probabilities per field (rows follow ``texts``, columns ``classes[field]``)."""
+        texts = list(texts)
+        fields = self.model.fields
+        n = len(texts)
+        if n == 0:
+            return {f: np.zeros((0, len(self.classes[f]))) for f in fields}
+        raw_distinct = list(dict.fromkeys(texts))
+        norm_of = dict(zip(raw_distinct, self.model.normalize(raw_distinct)))
+        norm = [norm_of[t] for t in texts]
         distinct = list(dict.fromkeys(norm))
-        index = {t: i for i, t in enumerate(distinct)}
-        proba = self.model.predict_proba_normalized(distinct)
-        classes = self.model.classes_
-        out: dict[str, list] = {f: [] for f in self.model.fields}
-        out["probs"] = []
-        rows = [index[t] for t in norm]
+        rows: dict[str, tuple[np.ndarray, ...]] = {}
+        missing = []
+        for t in distinct:
+            hit = self._cache.get(t)
+            if hit is None:
+                missing.append(t)
+            else:
+                self._cache.move_to_end(t)
+                rows[t] = hit
+        # Similar lengths together: fewer padding tokens for the encoder.
+        missing.sort(key=len)
+        for i in range(0, len(missing), self.batch_size):
+            part = missing[i:i + self.batch_size]
+            p = self.model.predict_proba_normalized(part)
+            for j, t in enumerate(part):
+                rows[t] = tuple(np.asarray(p[f][j], dtype=np.float64) for f in fields)
+                if self.cache_size > 0:
+                    self._cache[t] = rows[t]
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        self.stats.update(texts=n, distinct=len(distinct), cached=len(distinct) - len(missing),
+                          classified=len(missing))
+        index = [rows[t] for t in norm]
+        return {f: np.vstack([r[k] for r in index]) for k, f in enumerate(fields)}
+
+    def __call__(self, batch):
+        if isinstance(batch, Mapping):
+            return self.label_batch(batch)
+        return self.label_texts(batch)
+
+    def label_texts(self, texts: Sequence[str]) -> dict[str, list]:
+        """Labels and rounded probabilities for raw texts (see the class docstring)."""
+        proba = self.proba(texts)
+        out: dict[str, list] = {}
         for f in self.model.fields:
-            best = proba[f].argmax(axis=1)
-            out[f] = [classes[f][best[r]] for r in rows]
-        for r in rows:
-            out["probs"].append({f: {lab: round(float(p), self.decimals) for lab, p in zip(classes[f], proba[f][r])}
-                                 for f in self.model.fields})
+            cls = self.classes[f]
+            out[f] = [cls[i] for i in proba[f].argmax(axis=1)]
+        probs = []
+        rounded = {f: np.round(proba[f], self.decimals).tolist() for f in self.model.fields}
+        for r in range(len(texts)):
+            probs.append({f: dict(zip(self.classes[f], rounded[f][r])) for f in self.model.fields})
+        out["probs"] = probs
         return out
 
+    def records(self, items: Sequence[Item]) -> list[dict]:
+        """Labelled records (as written to JSONL) for accepted items."""
+        if not items:
+            return []
+        result = self.label_texts([it.record["text"] for it in items])
+        recs = []
+        for k, it in enumerate(items):
+            rec = {"id": it.id}
+            for f in self.model.fields:
+                rec[f] = result[f][k]
+            rec["probs"] = result["probs"][k]
+            rec["model"] = self.model_info
+            recs.append(rec)
+        return recs
 
+    def label_batch(self, batch: Mapping[str, Sequence]) -> dict[str, list]:
+        """Flat columns for a dict-of-arrays batch (see the class docstring)."""
+        texts = list(batch["text"])
+        n = len(texts)
+        reasons = list(batch["reason"]) if "reason" in batch else [None] * n
+        keep = [i for i in range(n) if not reasons[i]]
+        proba = self.proba([texts[i] for i in keep])
+        out: dict[str, list] = {}
+        for col in ("id", "line"):
+            if col in batch:
+                out[col] = list(batch[col])
+        out["reason"] = [r if r else None for r in reasons]
+        fields = self.model.fields
+        for f in fields:
+            col: list = [None] * n
+            cls = self.classes[f]
+            for j, b in zip(keep, proba[f].argmax(axis=1)):
+                col[j] = cls[b]
+            out[f] = col
+        for f in fields:
+            rounded = np.round(proba[f], self.decimals)
+            for k, lab in enumerate(self.classes[f]):
+                col = [None] * n
+                for j, p in zip(keep, rounded[:, k].tolist()):
+                    col[j] = p
+                out[f"p_{f}_{lab}"] = col
+        for key in ("name", "version", "kind"):
+            out[f"model_{key}"] = [self.model_info[key] if not reasons[i] else None for i in range(n)]
+        return out
+
+    def columns(self) -> list[str]:
+        """The flat output columns (CSV, TSV, Parquet)."""
+        return flat_columns(self.model.fields, self.classes)
+
+    def identity(self) -> str:
+        """A hash naming the model's files (:func:`~pipeline.classifiers.base.model_hash`), for manifests."""
+        if self.model_dir is not None:
+            return model_hash(self.model_dir)
+        meta = json.dumps(self.model.metadata(), sort_keys=True, ensure_ascii=False, default=str)
+        return "metadata:" + hashlib.sha256(meta.encode("utf-8")).hexdigest()
+
+
+# -- summary and progress ------------------------------------------------------------------------------
 @dataclass
 class LabelSummary:
     """What a labelling run did; ``read == labelled + rejected`` always holds."""
@@ -90,6 +231,12 @@ class LabelSummary:
     reject_reasons: dict = field(default_factory=dict)
     output: str = ""
     rejects: str = ""
+    engine: str = "local"
+    #: Records already done by an earlier, interrupted run (continued with ``resume``).
+    resumed_from: int = 0
+    #: Distinct texts answered from the labeller's cache, and sent to the model.
+    cached: int = 0
+    classified: int = 0
 
     @property
     def reconciles(self) -> bool:
@@ -97,17 +244,23 @@ class LabelSummary:
 
     @property
     def rate(self) -> float:
-        return self.read / self.seconds if self.seconds > 0 else 0.0
+        """Rows per second of this run (rows done by an earlier run not counted)."""
+        done = self.read - self.resumed_from
+        return done / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict:
         return {"read": self.read, "labelled": self.labelled, "rejected": self.rejected,
-                "distinct_texts": self.distinct_texts, "seconds": round(self.seconds, 3),
+                "distinct_texts": self.distinct_texts, "cached": self.cached, "classified": self.classified,
+                "resumed_from": self.resumed_from, "seconds": round(self.seconds, 3),
                 "rows_per_second": round(self.rate, 1), "counts": self.counts,
-                "reject_reasons": self.reject_reasons, "output": self.output, "rejects": self.rejects}
+                "reject_reasons": self.reject_reasons, "output": self.output, "rejects": self.rejects,
+                "engine": self.engine}
 
     def to_text(self) -> str:
         lines = [f"read {self.read}, labelled {self.labelled}, rejected {self.rejected} "
                  f"in {self.seconds:.1f} s ({self.rate:.1f} rows/s)"]
+        if self.resumed_from:
+            lines.append(f"  resumed after {self.resumed_from} records done by an earlier run")
         for f, c in self.counts.items():
             lines.append(f"  {f}: " + ", ".join(f"{lab} {n}" for lab, n in sorted(c.items())))
         if self.rejected:
@@ -119,28 +272,35 @@ class LabelSummary:
 
 
 class _Progress:
-    def __init__(self, total_bytes: int | None, enabled: bool, stream=sys.stderr) -> None:
-        self.total = total_bytes
+    """Rows, rate and ETA on stderr: redrawn each second on a terminal, a line every 10 s in a log."""
+
+    def __init__(self, total: int | None, enabled: bool, stream=None, start_rows: int = 0,
+                 start_done: int = 0) -> None:
+        self.total = total
         self.enabled = enabled
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr
         self.start = time.perf_counter()
+        self.start_rows = start_rows
+        self.start_done = start_done
         self.last = 0.0
 
-    def update(self, rows: int, done_bytes: int | None, final: bool = False) -> None:
+    def update(self, rows: int, done: int | None, final: bool = False) -> None:
         if not self.enabled:
             return
         now = time.perf_counter()
         tty = getattr(self.stream, "isatty", lambda: False)()
-        # On a terminal the line is redrawn each second; in a log, a line every 10 s.
         if not final and now - self.last < (1.0 if tty else 10.0):
             return
         self.last = now
         elapsed = max(now - self.start, 1e-9)
-        msg = f"{rows} rows, {rows / elapsed:.1f} rows/s"
-        if self.total and done_bytes:
-            frac = min(done_bytes / self.total, 1.0)
-            eta = elapsed * (1 - frac) / frac
-            msg += f", {100 * frac:.0f}%, ETA {eta:.0f} s"
+        rate = (rows - self.start_rows) / elapsed
+        msg = f"{rows} rows, {rate:.1f} rows/s"
+        if self.total and done:
+            frac = min(done / self.total, 1.0)
+            run_frac = (done - self.start_done) / self.total
+            if run_frac > 0:
+                eta = elapsed * (1 - frac) / run_frac
+                msg += f", {100 * frac:.0f}%, ETA {eta:.0f} s"
         if tty:
             self.stream.write("\r" + msg + ("\n" if final else ""))
         elif not final:
@@ -159,64 +319,269 @@ def _chunks(items: Iterable[Item], size: int) -> Iterable[list[Item]]:
         yield buf
 
 
+def reason_kind(reason: str) -> str:
+    """The kind of a reject reason, without its particulars (for the summary's counts)."""
+    return reason.split(" (")[0].split(" at ")[0]
+
+
+# -- manifest ----------------------------------------------------------------------------------------
+def _fingerprint(path: Path) -> dict:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return {"path": str(path.resolve()), "size": path.stat().st_size, "sha256": h.hexdigest()}
+
+
+def _part(work: Path, index: int, rejects: bool = False) -> Path:
+    return work / (f"part-{index:08d}" + (".rejects.jsonl" if rejects else ".jsonl"))
+
+
+def _load_manifest(work: Path) -> dict:
+    path = work / "manifest.json"
+    if not path.is_file():
+        raise LabelError(f"{work} holds no manifest.json, so it cannot be resumed; pass --force to start over")
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LabelError(f"{path}: unreadable manifest ({exc}); pass --force to start over") from None
+    if not isinstance(state, dict) or state.get("format") != MANIFEST_FORMAT:
+        raise LabelError(f"{path}: not a manifest this version of nazar writes; pass --force to start over")
+    return state
+
+
+def _save_manifest(work: Path, state: dict) -> None:
+    atomic_write_text(work / "manifest.json", json.dumps(state, ensure_ascii=False, indent=1) + "\n")
+
+
+def _check_resumable(state: dict, fingerprint: dict | None, mhash: str, options: dict, work: Path) -> None:
+    if fingerprint is None:
+        raise LabelError("a run reading standard input cannot be resumed; pass --force to start over")
+    old = state.get("input") or {}
+    if old.get("sha256") != fingerprint["sha256"] or old.get("size") != fingerprint["size"]:
+        raise LabelError(f"cannot resume: the input changed since the interrupted run "
+                         f"(was {old.get('size')} bytes, sha256 {str(old.get('sha256'))[:12]}…; now "
+                         f"{fingerprint['size']} bytes, sha256 {fingerprint['sha256'][:12]}…); "
+                         f"pass --force to start over")
+    if state.get("model_hash") != mhash:
+        was = state.get("model", {})
+        raise LabelError(f"cannot resume: the model changed since the interrupted run (it used "
+                         f"{was.get('name')} {was.get('version')}, hash {str(state.get('model_hash'))[:12]}…; "
+                         f"now hash {mhash[:12]}…); pass --force to start over")
+    diff = [f"{k} {state['options'].get(k)!r} → {v!r}" for k, v in options.items()
+            if state.get("options", {}).get(k) != v]
+    if diff:
+        raise LabelError("cannot resume with different options: " + "; ".join(diff) +
+                         " (use the interrupted run's options, or pass --force to start over)")
+
+
+# -- the job -------------------------------------------------------------------------------------------
 def label_file(input_path: str | Path | None, output_path: str | Path, model: Model | str | Path | None = None,
                chunk_size: int = 512, force: bool = False, progress: bool = True,
                text_field: str = "text", id_field: str = "id", max_chars: int = MAX_TEXT_CHARS,
-               on_chunk: Callable[[LabelSummary], None] | None = None) -> LabelSummary:
-    """Label a JSONL file (``None`` or ``-``: stdin) into ``output_path`` (JSONL).
+               on_chunk: Callable[[LabelSummary], None] | None = None, *, input_format: str | None = None,
+               truncate: bool = False, resume: bool = False, engine: str = "local", workers: int | None = None,
+               cache_size: int = 8192, stream=None) -> LabelSummary:
+    """Label a JSONL, CSV/TSV or Parquet file (``None`` or ``-``: standard input) into ``output_path``.
 
-    Each output record holds ``id``, one label per field, ``probs`` and ``model``.
-    Rejected lines go to :func:`rejects_path` with ``line``, ``id`` and ``reason``.
-    An existing output is only replaced with ``force``.
+    The input format comes from ``input_format`` (``jsonl``, ``csv``, ``tsv``,
+    ``parquet``) or the input's extension (standard input: JSONL); the output
+    format from the output's extension. Each output record holds ``id``, one
+    label per field, ``probs`` and ``model`` (flattened to columns in CSV, TSV
+    and Parquet). Rejected records go to :func:`rejects_path` with ``line``,
+    ``id`` and ``reason``. An existing output is only replaced with ``force``.
+    ``resume`` continues a run that was interrupted (its ``OUTPUT.parts`` work
+    directory is still there); it refuses if the input, the model or the
+    reading options changed. ``engine="ray"`` labels on a Ray cluster (no
+    ``resume``, no standard input).
     """
-    output_path = Path(output_path)
-    rej_path = rejects_path(output_path)
-    if input_path not in (None, "-") and not Path(input_path).is_file():
-        raise LabelError(f"input file not found: {input_path}")
-    if output_path.exists() and not force:
-        raise LabelError(f"{output_path} exists; pass --force to overwrite it")
+    if engine not in ENGINES:
+        raise LabelError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     if chunk_size < 1:
         raise LabelError("chunk size must be at least 1")
+    if max_chars < 1:
+        raise LabelError("--max-chars must be at least 1")
+    output_path = Path(output_path)
+    stdin = input_path is None or str(input_path) == "-"
     try:
-        labeller = model if isinstance(model, BatchLabeller) else BatchLabeller(model)
+        fmt = _input_format(input_path, input_format)
+        out_fmt = output_format(output_path)
+    except InputError as exc:
+        raise LabelError(str(exc)) from None
+    if not stdin:
+        input_path = Path(input_path)
+        if not input_path.is_file():
+            raise LabelError(f"input file not found: {input_path}")
+        if input_path.resolve() == output_path.resolve():
+            raise LabelError(f"the output {output_path} is the input; choose another output")
+    if engine == "ray":
+        if resume:
+            raise LabelError("--resume works with the local engine; Ray retries failed tasks itself")
+        if output_path.exists() and not force:
+            raise LabelError(f"{output_path} exists; pass --force to overwrite it")
+        from .ray_engine import label_with_ray
+
+        return label_with_ray(input_path, output_path, model=model, fmt=fmt, out_fmt=out_fmt,
+                              chunk_size=chunk_size, force=force, progress=progress, text_field=text_field,
+                              id_field=id_field, max_chars=max_chars, truncate=truncate, workers=workers,
+                              cache_size=cache_size)
+    return _label_local(input_path, output_path, model, fmt, out_fmt, chunk_size=chunk_size, force=force,
+                        progress=progress, text_field=text_field, id_field=id_field, max_chars=max_chars,
+                        truncate=truncate, resume=resume, on_chunk=on_chunk, cache_size=cache_size,
+                        stream=stream, stdin=stdin)
+
+
+def _make_labeller(model, cache_size: int) -> BatchLabeller:
+    if isinstance(model, BatchLabeller):
+        return model
+    try:
+        return BatchLabeller(model, cache_size=cache_size)
     except ModelError as exc:
         raise LabelError(str(exc)) from None
-    total = Path(input_path).stat().st_size if input_path not in (None, "-") else None
-    bar = _Progress(total, progress)
-    summary = LabelSummary(output=str(output_path), rejects=str(rej_path),
-                           counts={f: Counter() for f in labeller.model.fields})
-    reasons: Counter = Counter()
+
+
+def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *, chunk_size: int, force: bool,
+                 progress: bool, text_field: str, id_field: str, max_chars: int, truncate: bool, resume: bool,
+                 on_chunk, cache_size: int, stream, stdin: bool) -> LabelSummary:
+    work = work_dir(output_path)
+    rej_path = rejects_path(output_path)
+    options = {"format": fmt, "text_field": text_field, "id_field": id_field, "max_chars": max_chars,
+               "truncate": truncate}
+    state: dict | None = None
+    if work.exists():
+        if resume:
+            state = _load_manifest(work)
+        elif force:
+            shutil.rmtree(work)
+        else:
+            raise LabelError(f"{work} holds an interrupted run: pass --resume to continue it, "
+                             f"or --force to start over")
+    elif resume and output_path.exists():
+        raise LabelError(f"nothing to resume: {output_path} is complete (no {work.name}); "
+                         f"pass --force to label again")
+    if output_path.exists() and not force and not (state and state.get("force")):
+        raise LabelError(f"{output_path} exists; pass --force to overwrite it")
+
+    labeller = _make_labeller(model, cache_size)
+    mhash = labeller.identity()
+    fingerprint = None if stdin else _fingerprint(input_path)
+    if state is not None:
+        _check_resumable(state, fingerprint, mhash, options, work)
+        force = force or bool(state.get("force"))
+    start = tuple(state["resume_at"]) if state and state["resume_at"] else None
+    # Open the input and read its first record now: an unreadable input fails before OUTPUT.parts exists.
+    try:
+        items = read_items(None if stdin else input_path, fmt, text_field=text_field, id_field=id_field,
+                           max_chars=max_chars, truncate=truncate, start=start)
+        first = next(items, None)
+    except InputError as exc:
+        raise LabelError(str(exc)) from None
+    items = itertools.chain([first] if first is not None else [], items)
+    if state is None:
+        work.mkdir(parents=True)
+        state = {"format": MANIFEST_FORMAT, "state": "labelling", "input": fingerprint, "model_hash": mhash,
+                 "model": labeller.model_info, "options": options, "force": force, "parts": 0,
+                 "resume_at": None, "read": 0, "labelled": 0, "rejected": 0, "distinct_texts": 0,
+                 "counts": {f: {} for f in labeller.model.fields}, "reasons": {}}
+        _save_manifest(work, state)
+
+    resumed_from = state["read"]
+    # Parts beyond the manifest's count were written by a run killed before it recorded them.
+    for stale in work.glob("part-*"):
+        try:
+            idx = int(stale.name.split(".")[0].split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if idx >= state["parts"]:
+            stale.unlink()
+    for tmp in work.glob(".*"):
+        tmp.unlink()
+
+    try:
+        total = input_total(input_path, fmt)
+    except InputError as exc:
+        raise LabelError(str(exc)) from None
+    bar = _Progress(total, progress, stream=stream, start_rows=state["read"],
+                    start_done=start[0] if start else 0)
+    summary = LabelSummary(output=str(output_path), rejects=str(rej_path), resumed_from=resumed_from)
     t0 = time.perf_counter()
-    with JsonlWriter(output_path) as out, JsonlWriter(rej_path, lazy=True) as rej:
-        for chunk in _chunks(read_jsonl(input_path, text_field, id_field, max_chars), chunk_size):
+    counts = {f: Counter(c) for f, c in state["counts"].items()}
+    reasons = Counter(state["reasons"])
+    try:
+        for chunk in _chunks(items, chunk_size):
             good = [it for it in chunk if it.ok]
-            result = labeller([it.record["text"] for it in good]) if good else {}
-            summary.distinct_texts += len(set(it.record["text"] for it in good))
-            k = 0
-            for it in chunk:
-                summary.read += 1
-                if not it.ok:
-                    rej.write({"line": it.line, "id": it.id, "reason": it.reason})
-                    summary.rejected += 1
-                    reasons[it.reason.split(" (")[0].split(" at ")[0]] += 1
-                    continue
-                rec = {"id": it.id}
+            recs = labeller.records(good)
+            rejects = [{"line": it.line, "id": it.id, "reason": it.reason} for it in chunk if not it.ok]
+            idx = state["parts"]
+            if rejects:
+                atomic_write_text(_part(work, idx, rejects=True),
+                                  "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects), sync_dir=False)
+            atomic_write_text(_part(work, idx), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs),
+                              sync_dir=False)  # the manifest's write syncs the directory
+            for rec in recs:
                 for f in labeller.model.fields:
-                    rec[f] = result[f][k]
-                    summary.counts[f][rec[f]] += 1
-                rec["probs"] = result["probs"][k]
-                rec["model"] = labeller.model_info
-                out.write(rec)
-                summary.labelled += 1
-                k += 1
-            bar.update(summary.read, chunk[-1].end)
+                    counts[f][rec[f]] += 1
+            for r in rejects:
+                reasons[reason_kind(r["reason"])] += 1
+            state.update(parts=idx + 1, resume_at=[chunk[-1].end, chunk[-1].line],
+                         read=state["read"] + len(chunk), labelled=state["labelled"] + len(recs),
+                         rejected=state["rejected"] + len(rejects),
+                         distinct_texts=state["distinct_texts"] + len({it.record["text"] for it in good}),
+                         counts={f: dict(c) for f, c in counts.items()}, reasons=dict(reasons))
+            _save_manifest(work, state)
+            summary.read, summary.labelled, summary.rejected = state["read"], state["labelled"], state["rejected"]
+            bar.update(state["read"], chunk[-1].end)
             if on_chunk:
                 on_chunk(summary)
+    except InputError as exc:
+        raise LabelError(str(exc)) from None
+
+    state["state"] = "joining"
+    _save_manifest(work, state)
+    _join(work, state, output_path, rej_path, out_fmt, labeller)
+    shutil.rmtree(work)
+
     summary.seconds = time.perf_counter() - t0
-    summary.counts = {f: dict(c) for f, c in summary.counts.items()}
-    summary.reject_reasons = dict(reasons)
+    summary.read, summary.labelled, summary.rejected = state["read"], state["labelled"], state["rejected"]
+    summary.distinct_texts = state["distinct_texts"]
+    summary.counts = state["counts"]
+    summary.reject_reasons = state["reasons"]
+    summary.cached, summary.classified = labeller.stats["cached"], labeller.stats["classified"]
     bar.update(summary.read, total, final=True)
     if not summary.reconciles:  # pragma: no cover - guarded by construction
         raise LabelError(f"counts do not reconcile: read {summary.read} != "
                          f"labelled {summary.labelled} + rejected {summary.rejected}")
     return summary
+
+
+def _join(work: Path, state: dict, output: Path, rej_path: Path, out_fmt: str, labeller: BatchLabeller) -> None:
+    """Join the part files into the rejects file and the output, in input order, and check the counts."""
+    n_parts = state["parts"]
+    n_rej = 0
+    if state["rejected"]:
+        with JsonlWriter(rej_path) as rej:
+            for i in range(n_parts):
+                p = _part(work, i, rejects=True)
+                if p.exists():
+                    data = p.read_bytes()
+                    n_rej += data.count(b"\n")
+                    rej.write_raw(data)
+    else:
+        rej_path.unlink(missing_ok=True)
+    n_out = 0
+    writer = open_writer(output, out_fmt, labeller.model.fields, labeller.classes)
+    with writer:
+        for i in range(n_parts):
+            p = _part(work, i)
+            if out_fmt == "jsonl":
+                data = p.read_bytes()
+                n_out += data.count(b"\n")
+                writer.write_raw(data)
+            else:
+                with open(p, encoding="utf-8") as fh:
+                    for line in fh:
+                        writer.write(json.loads(line))
+                        n_out += 1
+        if n_out != state["labelled"] or n_rej != state["rejected"]:
+            raise LabelError(f"the parts in {work} hold {n_out} records and {n_rej} rejects, the manifest "
+                             f"{state['labelled']} and {state['rejected']}; pass --force to start over")

@@ -1,0 +1,239 @@
+"""The streaming readers and writers: every record accounted for, whatever the bytes."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.io import (CsvWriter, InputError, JsonlWriter, ParquetWriter, flat_columns, input_format,
+                         output_format, read_csv, read_items, read_jsonl, read_parquet)
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12)
+
+records = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(), st.sampled_from(["a", "a", "b", ""]), st.floats(allow_nan=False), st.none(),
+                     json_values),
+     "text": st.one_of(st.text(min_size=0, max_size=40), st.sampled_from(["\x00nul", "سلام\r", "\ufeffbom"]),
+                       json_values)},
+    optional={"meta": json_values})
+
+
+line_bytes = st.one_of(
+    st.binary(max_size=60),
+    records.map(lambda r: json.dumps(r, ensure_ascii=False).encode("utf-8")),
+    records.map(lambda r: json.dumps(r).encode("ascii")),
+    records.map(lambda r: b"\xef\xbb\xbf" + json.dumps(r).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.sampled_from([b"", b"   ", b"\t", b"\r", b"\x00", b"{", b"[1, 2]", b'{"text": "\xff\xfe"}', b"\xef\xbb\xbf"]),
+).filter(lambda b: b"\n" not in b)
+
+
+def nonblank_lines(data: bytes) -> list[int]:
+    """1-based numbers of the lines the reader must account for (a line ends at b'\\n')."""
+    pieces = data.split(b"\n")
+    if pieces and pieces[-1] == b"":
+        pieces.pop()
+    return [i for i, p in enumerate(pieces, 1) if p.strip()]
+
+
+@FUZZ
+@given(st.lists(st.tuples(line_bytes, st.sampled_from([b"\n", b"\r\n"])), max_size=25), st.booleans())
+def test_every_nonblank_jsonl_line_yields_exactly_one_item(lines, final_newline):
+    data = b"".join(body + end for body, end in lines)
+    if not final_newline and data.endswith(b"\n"):
+        data = data[:-1]
+    items = list(read_jsonl(io.BytesIO(data)))
+    assert [it.line for it in items] == nonblank_lines(data)
+    for it in items:
+        assert it.ok != (it.reason is not None)
+        if it.ok:
+            assert isinstance(it.record["text"], str) and it.record["text"].strip()
+            assert isinstance(it.id, str) and it.id
+        else:
+            assert it.record is None and it.reason
+    assert all(a.end < b.end for a, b in zip(items, items[1:]))
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_jsonl_reader_survives_random_bytes(data):
+    items = list(read_jsonl(io.BytesIO(data)))
+    assert [it.line for it in items] == nonblank_lines(data)
+
+
+@FUZZ
+@given(st.lists(line_bytes, min_size=1, max_size=15), st.data())
+def test_jsonl_resume_point_continues_exactly_after_an_item(lines, data):
+    raw = b"".join(body + b"\n" for body in lines)
+    items = list(read_jsonl(io.BytesIO(raw)))
+    if not items:
+        return
+    k = data.draw(st.integers(0, len(items) - 1))
+    rest = list(read_jsonl(io.BytesIO(raw), start=(items[k].end, items[k].line)))
+    assert [(it.line, it.id, it.reason) for it in rest] == [(it.line, it.id, it.reason) for it in items[k + 1:]]
+
+
+def test_jsonl_reader_handles_megabyte_lines_and_deep_nesting():
+    big = "س" * 600_000
+    data = (json.dumps({"id": 1, "text": big}, ensure_ascii=False).encode() + b"\n"
+            + b"[" * 100_000 + b"]" * 100_000 + b"\n"
+            + json.dumps({"id": 2, "text": "x", "deep": [[[[{"a": [1]}]]]]}).encode() + b"\n")
+    items = list(read_jsonl(io.BytesIO(data), max_chars=10 ** 7))
+    assert [it.line for it in items] == [1, 2, 3]
+    assert items[0].ok and len(items[0].record["text"]) == 600_000
+    assert not items[1].ok and "JSON" in items[1].reason
+    assert items[2].ok and items[2].id == "2"
+    capped = list(read_jsonl(io.BytesIO(data)))
+    assert "longer than" in capped[0].reason
+    cut = list(read_jsonl(io.BytesIO(data), truncate=True))
+    assert cut[0].ok and len(cut[0].record["text"]) == 20000
+
+
+def test_jsonl_reasons_name_the_problem():
+    data = (b'{"id": "a", "text": ""}\n{"id": "b", "text": 3}\n{"id": "c"}\nnot json\n"str"\n'
+            b'{"id": "d", "text": "\xff"}\n{"text": "ok"}\n{"id": 7.0, "text": "ok"}\n{"id": null, "text": "ok"}\n')
+    items = list(read_jsonl(io.BytesIO(data)))
+    reasons = [it.reason for it in items]
+    assert "empty" in reasons[0] and "not a string" in reasons[1] and "missing" in reasons[2]
+    assert "invalid JSON" in reasons[3] and "expected a JSON object" in reasons[4]
+    assert "not UTF-8" in reasons[5]
+    assert [it.id for it in items[6:]] == ["7", "7", "9"]
+
+
+# -- CSV / TSV ---------------------------------------------------------------------------------
+# csv.writer leaves a field holding a bare "\r" unquoted (ambiguous CSV), so cells have none.
+cells = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\r"), max_size=30)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.one_of(st.integers(), cells), cells), max_size=20),
+       st.sampled_from([",", "\t"]), st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_csv_written_rows_read_back_one_item_each(rows, delimiter, newline, bom):
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator=newline)
+    writer.writerow(["id", "text"])
+    writer.writerows(rows)
+    data = (b"\xef\xbb\xbf" if bom else b"") + buf.getvalue().encode("utf-8")
+    items = list(read_csv(io.BytesIO(data), delimiter=delimiter))
+    expected = [(str(i), t) for i, t in rows]
+    assert len(items) == len(expected)
+    assert all(a.line < b.line for a, b in zip(items, items[1:]))
+    for it, (rid, text) in zip(items, expected):
+        if text.strip():
+            assert it.ok, it.reason
+            assert it.record["text"] == text
+            assert it.id == (rid if rid.strip() else str(it.line))
+        else:
+            assert "empty" in it.reason
+
+
+@FUZZ
+@given(st.binary(max_size=300), st.sampled_from([",", "\t"]))
+def test_csv_reader_survives_random_bytes(body, delimiter):
+    data = b"text" + delimiter.encode() + b"id\n" + body
+    items = list(read_csv(io.BytesIO(data), delimiter=delimiter))
+    n_lines = data.count(b"\n") + 1
+    assert all(1 < it.line <= n_lines for it in items)
+    assert all(a.line < b.line for a, b in zip(items, items[1:]))
+    assert all(it.ok or it.reason for it in items)
+
+
+def test_csv_rejects_bad_rows_and_keeps_going(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_bytes("id,text\n1,خوب\n2,a,extra\n3,\n4,\"two\nlines\"\n\n5,\xff\n6,ok\r\n".encode("utf-8")
+                     .replace(b"\xc3\xbf", b"\xff"))
+    items = list(read_csv(path))
+    assert [it.line for it in items] == [2, 3, 4, 5, 8, 9]
+    assert items[0].ok and items[0].record["text"] == "خوب"
+    assert "3 fields" in items[1].reason and "empty" in items[2].reason
+    assert items[3].ok and items[3].record["text"] == "two\nlines"
+    assert "not UTF-8" in items[4].reason
+    assert items[5].ok and items[5].id == "6"
+    rest = list(read_csv(path, start=(items[3].end, items[3].line + 1)))
+    assert [it.line for it in rest] == [8, 9]
+
+
+def test_csv_without_text_column_is_an_input_error(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("id,body\n1,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no column 'text'.*body"):
+        list(read_csv(path))
+    assert [it.record["text"] for it in read_csv(path, text_field="body")] == ["x"]
+
+
+def test_csv_without_id_column_numbers_the_lines(tmp_path):
+    path = tmp_path / "in.tsv"
+    path.write_text("text\nیک\nدو\n", encoding="utf-8")
+    assert [it.id for it in read_items(path, "tsv")] == ["2", "3"]
+
+
+# -- Parquet ------------------------------------------------------------------------------------
+def test_parquet_rows_read_back_one_item_each(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    texts = ["سلام", None, "", "x" * 30, "ok", "دوباره"] * 50
+    ids = [1, 2, None, 4, 5, 5] * 50
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": ids, "text": texts, "other": list(range(300))}), path, row_group_size=64)
+    items = list(read_parquet(path, max_chars=20, batch_rows=17))
+    assert [it.line for it in items] == list(range(1, 301))
+    assert [it.ok for it in items[:6]] == [True, False, False, False, True, True]
+    assert "missing" in items[1].reason and "empty" in items[2].reason and "longer" in items[3].reason
+    assert items[2].id == "3" and items[5].id == "5"
+    rest = list(read_parquet(path, max_chars=20, start_row=130))
+    assert [it.line for it in rest] == list(range(131, 301))
+    with pytest.raises(InputError, match="no column 'body'"):
+        list(read_parquet(path, text_field="body"))
+
+
+def test_parquet_text_column_of_numbers_is_rejected_per_row(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"text": [1, 2]}), path)
+    items = list(read_parquet(path))
+    assert [it.reason for it in items] == ["field 'text' is not a string (int)"] * 2
+
+
+# -- formats and writers --------------------------------------------------------------------------
+def test_formats_from_extensions():
+    assert input_format("a.jsonl") == "jsonl" and input_format("-") == "jsonl"
+    assert input_format("a.CSV") == "csv" and input_format("a.tsv") == "tsv"
+    assert input_format("a.parquet") == "parquet" and input_format("a.txt", "csv") == "csv"
+    with pytest.raises(InputError, match="--format"):
+        input_format("a.txt")
+    assert output_format("o.parquet") == "parquet"
+    with pytest.raises(InputError, match="extension"):
+        output_format("o.xlsx")
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv", "parquet"])
+def test_writers_replace_atomically_and_abort_cleanly(tmp_path, kind):
+    if kind == "parquet":
+        pytest.importorskip("pyarrow")
+    path = tmp_path / f"out.{kind}"
+    path.write_text("precious", encoding="utf-8")
+    cols = flat_columns(["sentiment"], {"sentiment": ["NEGATIVE", "POSITIVE"]})
+    make = {"jsonl": lambda: JsonlWriter(path), "csv": lambda: CsvWriter(path, cols),
+            "parquet": lambda: ParquetWriter(path, cols)}[kind]
+    with pytest.raises(RuntimeError):
+        with make() as w:
+            w.write({"id": "1", "sentiment": "POSITIVE", "p_sentiment_NEGATIVE": 0.1})
+            raise RuntimeError("boom")
+    assert path.read_text(encoding="utf-8") == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    with make() as w:
+        w.write({"id": "1", "sentiment": "POSITIVE", "p_sentiment_NEGATIVE": 0.1})
+    assert path.read_bytes() != b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
