@@ -2,7 +2,11 @@
 
 Run from the repository root::
 
-    python benchmarks/normalize.py [--texts N] [--repeat R] [--gold FILE ...]
+    python benchmarks/normalize.py [--texts N] [--repeat R] [--gold FILE ...] [--systems a,b]
+
+shekar needs numpy 2 while hazm 0.10 pins numpy 1.24, so compare it from an
+environment of its own: ``python -m venv /tmp/shk && /tmp/shk/bin/pip install shekar &&
+/tmp/shk/bin/python benchmarks/normalize.py --systems shekar``.
 
 1. Half-space F1: every sentence of ``benchmarks/data/halfspace_gold.txt`` and
    ``benchmarks/data/halfspace_independent.txt`` (hand-written, correct ZWNJ;
@@ -127,34 +131,42 @@ def main() -> None:
     ap.add_argument("--gold", action="append", metavar="FILE",
                     help="hand-restored sentences, one per line, '#' comments (repeatable; default: "
                          "benchmarks/data/halfspace_gold.txt and halfspace_independent.txt)")
+    ap.add_argument("--systems", default="nazar,hazm,parsivar,shekar",
+                    help="comma-separated normalisers to compare (default: %(default)s; those not installed are skipped)")
     args = ap.parse_args()
 
-    from pipeline.normalize import Normalizer
+    wanted = set(args.systems.split(","))
+    systems = {}
+    ours = hz = None
+    if "nazar" in wanted:
+        from pipeline.normalize import Normalizer
 
-    ours = Normalizer()
-    systems = {"nazar": ours.normalize}
-    try:
-        import hazm
+        ours = Normalizer()
+        systems["nazar"] = ours.normalize
+    if "hazm" in wanted:
+        try:
+            import hazm
 
-        hz = hazm.Normalizer()
-        systems["hazm"] = hz.normalize
-    except Exception as exc:  # pragma: no cover
-        print(f"hazm unavailable: {exc}")
-        hz = None
-    try:
-        from parsivar import Normalizer as PNormalizer
+            hz = hazm.Normalizer()
+            systems["hazm"] = hz.normalize
+        except Exception as exc:  # pragma: no cover
+            print(f"hazm unavailable: {exc}")
+    if "parsivar" in wanted:
+        try:
+            from parsivar import Normalizer as PNormalizer
 
-        pv = PNormalizer()
-        systems["parsivar"] = pv.normalize
-    except Exception as exc:  # pragma: no cover
-        print(f"parsivar unavailable: {exc}")
-    try:  # shekar, when installed
-        from shekar import Normalizer as SNormalizer  # type: ignore
+            systems["parsivar"] = PNormalizer().normalize
+        except Exception as exc:  # pragma: no cover
+            print(f"parsivar unavailable: {exc}")
+    if "shekar" in wanted:
+        try:  # shekar needs numpy 2, so it usually lives in another environment than hazm 0.10
+            from shekar import Normalizer as SNormalizer  # type: ignore
 
-        sk = SNormalizer()
-        systems["shekar"] = sk.normalize if hasattr(sk, "normalize") else sk
-    except Exception:
-        pass
+            sk = SNormalizer()
+            systems["shekar"] = sk.normalize if hasattr(sk, "normalize") else sk
+        except Exception as exc:
+            print(f"shekar unavailable ({exc.__class__.__name__}); run this script with a Python "
+                  "that has shekar installed and --systems shekar")
 
     gold_files = args.gold or [GOLD, INDEPENDENT]
     for path in gold_files:
@@ -169,6 +181,11 @@ def main() -> None:
 
     texts = load_texts(args.texts) or load_gold(GOLD) * 20
     print(f"\nthroughput on {len(texts)} texts (best of {args.repeat})")
+    for name, fn in systems.items():
+        if name not in ("nazar", "hazm"):
+            print(f"{name:17s}: {throughput(fn, texts, args.repeat):9.1f} texts/s")
+    if ours is None:
+        return
     ours_tps = throughput(ours.normalize, texts, args.repeat)
     print(f"nazar Normalizer : {ours_tps:9.1f} texts/s")
     if hz is not None:

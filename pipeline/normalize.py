@@ -107,7 +107,7 @@ def _build_char_table() -> dict[int, str | None]:
     for cp in range(0x08D3, 0x0900):  # extended Arabic marks
         table[cp] = None
     # ligature words hazm spells out
-    table[0xFDFD] = "بسم\u200cالله الرحمن الرحیم"  # hazm's word list writes بسم‌الله
+    table[0xFDFD] = "بسم الله الرحمن الرحیم"  # as hazm expands it, and as typed
     table[0xFDFC] = "ریال"
     table[0xFDFA] = None  # salla-llahu ... (hazm drops these)
     table[0xFDFB] = None
