@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("datasets")
 
-from conftest import ROOT, read_jsonl, write_jsonl  # noqa: E402
+from conftest import tiny_model_params, ROOT, read_jsonl, write_jsonl  # noqa: E402
 from model_contract import BaseModelTest  # noqa: E402
 from pipeline.classifiers.base import ModelError, kind_class, load_model  # noqa: E402
 from pipeline.data import labels_of  # noqa: E402
@@ -26,39 +25,6 @@ TINY_PARAMS = {"max_length": 64, "batch_size": 8, "lr": 1e-3, "epochs": 3, "dev_
                "device": "cpu"}
 
 
-def build_tiny_checkpoint(directory):
-    """A WordPiece vocabulary trained on the gold and synthetic texts and a random 2-layer BERT."""
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    texts = [r["text"] for path in ("data/gold/seed.jsonl", "data/synthetic/comments.jsonl")
-             for r in read_jsonl(ROOT / path)]
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=1000, special_tokens=specials,
-                                                             show_progress=False))
-    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
-    tokenizer = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
-                                  cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
-    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory):
-    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-bert"))
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _tiny_params(tiny_checkpoint):
     """Point the contract suite at the tiny checkpoint (set before its class fixtures run).
@@ -66,25 +32,8 @@ def _tiny_params(tiny_checkpoint):
     One torch thread: a 32-wide model gains nothing from more, and on shared cores
     extra threads mostly wait for each other.
     """
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    TestTransformerModel.params = {"checkpoint": str(tiny_checkpoint), **TINY_PARAMS}
-    yield
-    TestTransformerModel.params = {}
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture()
-def no_network(monkeypatch):
-    """Any attempt to open a network connection fails the test at once."""
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    with tiny_model_params(TestTransformerModel, tiny_checkpoint, TINY_PARAMS):
+        yield
 
 
 class TestTransformerModel(BaseModelTest):

