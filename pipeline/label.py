@@ -103,6 +103,9 @@ class BatchLabeller:
         self._cache: OrderedDict[str, tuple[np.ndarray, ...]] = OrderedDict()
         #: Texts seen, distinct normalised texts per call summed, served from the cache, sent to the model.
         self.stats = Counter()
+        # Load what the model loads on first use (normaliser lexicons, the encoder engine) now,
+        # so that the labelling loop and its rate measure labelling alone.
+        self.model.predict_proba(["سلام"])
 
     # -- core -------------------------------------------------------------------------------
     def proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
