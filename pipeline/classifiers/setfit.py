@@ -54,8 +54,8 @@ import numpy as np
 
 from .base import Model, ModelError
 from .heads import LinearHeads
-from .transformer import (import_torch, length_order, mean_pool, pick_device, quiet_hub, resolve_checkpoint,
-                          seeded)
+from .transformer import (check_common_params, import_torch, length_order, mean_pool, pick_device, quiet_hub,
+                          resolve_checkpoint, seeded)
 
 __all__ = ["SetFitModel", "sample_pairs", "ARCHITECTURE"]
 
@@ -157,20 +157,9 @@ class SetFitModel(Model):
         return self.params.get(key, DEFAULTS[key])
 
     def _checked_params(self) -> None:
-        unknown = sorted(set(self.params) - set(DEFAULTS))
-        if unknown:
-            raise ModelError(f"setfit: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
+        check_common_params("setfit", self.params, DEFAULTS, ("max_length", "batch_size", "eval_batch_size"))
         if self.p("strategy") not in STRATEGIES:
             raise ModelError(f"setfit: strategy must be {' or '.join(STRATEGIES)}, got {self.p('strategy')!r}")
-        if not isinstance(self.p("text_prefix"), str):
-            raise ModelError(f"setfit: text_prefix must be a string, got {self.p('text_prefix')!r}")
-        device = self.p("device")
-        if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
-            raise ModelError(f"setfit: device must be auto, cpu or cuda, got {device!r}")
-        for key in ("max_length", "batch_size", "eval_batch_size"):
-            value = self.p(key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ModelError(f"setfit: {key} must be a positive integer, got {value!r}")
         for key in ("pair_epochs", "num_pairs"):
             value = self.p(key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -65,7 +65,7 @@ from ..schema import LABELS
 from .base import Model, ModelError
 
 __all__ = ["TransformerModel", "DEFAULT_CHECKPOINT", "ARCHITECTURE", "resolve_checkpoint", "import_torch",
-           "quiet_hub", "mean_pool", "pick_device", "seeded", "length_order"]
+           "quiet_hub", "mean_pool", "pick_device", "seeded", "length_order", "check_common_params"]
 
 #: ParsBERT (v3, zero-width-non-joiner aware), the checkpoint the recipe was published for.
 DEFAULT_CHECKPOINT = "HooshvareLab/bert-fa-zwnj-base"
@@ -280,6 +280,30 @@ def _stratified_dev_split(strat: list, fraction: float, seed: int,
     return np.sort(tr), np.sort(dev)
 
 
+def check_common_params(kind: str, params: dict, defaults: dict, positive_ints: Sequence[str]) -> None:
+    """Checks shared by the kinds built on a transformers encoder.
+
+    Unknown keys, ``text_prefix`` (a string), ``device`` (auto, cpu, cuda or
+    cuda:N) and the keys of ``positive_ints``; a missing key takes its default.
+    """
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ModelError(f"{kind}: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(defaults)}")
+
+    def get(key):
+        return params.get(key, defaults[key])
+
+    if not isinstance(get("text_prefix"), str):
+        raise ModelError(f"{kind}: text_prefix must be a string, got {get('text_prefix')!r}")
+    device = get("device")
+    if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
+        raise ModelError(f"{kind}: device must be auto, cpu or cuda, got {device!r}")
+    for key in positive_ints:
+        value = get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ModelError(f"{kind}: {key} must be a positive integer, got {value!r}")
+
+
 class TransformerModel(Model):
     """A fine-tuned BERT-family encoder (ParsBERT by default) with one head per field.
 
@@ -298,22 +322,11 @@ class TransformerModel(Model):
         return self.params.get(key, DEFAULTS[key])
 
     def _checked_params(self) -> None:
-        unknown = sorted(set(self.params) - set(DEFAULTS))
-        if unknown:
-            raise ModelError(f"transformer: unknown parameter(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(DEFAULTS)}")
-        if not isinstance(self.p("text_prefix"), str):
-            raise ModelError(f"transformer: text_prefix must be a string, got {self.p('text_prefix')!r}")
+        check_common_params("transformer", self.params, DEFAULTS,
+                            ("max_length", "batch_size", "eval_batch_size", "epochs", "patience"))
         pooling = self.p("pooling")
         if pooling not in ("mean", "cls"):
             raise ModelError(f"transformer: pooling must be 'mean' or 'cls', got {pooling!r}")
-        device = self.p("device")
-        if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
-            raise ModelError(f"transformer: device must be auto, cpu or cuda, got {device!r}")
-        for key in ("max_length", "batch_size", "eval_batch_size", "epochs", "patience"):
-            value = self.p(key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ModelError(f"transformer: {key} must be a positive integer, got {value!r}")
         frac = self.p("dev_fraction")
         if not isinstance(frac, (int, float)) or not 0 <= frac < 1:
             raise ModelError(f"transformer: dev_fraction must be in [0, 1), got {frac!r}")
