@@ -618,7 +618,6 @@ class _Restorer:
 
     # ---- a sequence of tokens ----------------------------------------------
     def join_tokens(self, tokens: list[str]) -> list[str]:
-        lex = self.lex
         out: list[str] = []
         n = len(tokens)
         i = 0
