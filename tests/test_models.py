@@ -48,3 +48,11 @@ def test_committed_default_model_loads_and_labels():
     proba = model.predict_proba(["سروش خیلی خوبه", "تلگرام رو فیلتر کردند"])
     for f, p in proba.items():
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+
+
+class TestEncoderLexiconModel(BaseModelTest):
+    """The encoder with tone-word counts for the sentiment head (the default model's setting)."""
+
+    kind = "encoder"
+    params = {"lexicon": True}
+    overfit_params = {"C": 100.0}

@@ -91,7 +91,13 @@ class EncoderModel(Model):
     those targets, and not to the sentiment head; a list names the fields;
     ``false`` gives them to none.
 
-    Parameters: ``C`` (inverse regularisation, default 8.0), ``targets`` and ``seed``.
+    ``lexicon`` does the same for the tone-word counts of
+    :mod:`pipeline.lexicon`: ``true`` gives them to the sentiment head, a list
+    names the fields, ``false`` (the default) to none. The model saves its own
+    copy of the word list.
+
+    Parameters: ``C`` (inverse regularisation, default 8.0), ``targets``,
+    ``lexicon`` and ``seed``.
     """
 
     kind = "encoder"
@@ -100,27 +106,39 @@ class EncoderModel(Model):
         super().__init__(*args, **kwargs)
         self.params.setdefault("C", 8.0)
         self.params.setdefault("targets", True)
-        unknown = sorted(set(self.params) - {"C", "targets", "seed"})
+        self.params.setdefault("lexicon", False)
+        unknown = sorted(set(self.params) - {"C", "targets", "lexicon", "seed"})
         if unknown:
-            raise ValueError(f"unknown encoder parameter(s): {', '.join(unknown)}; known: C, targets, seed")
-        targets = self.params["targets"]
-        if targets is True:
-            chosen = [f for f in self.fields if f in STANCE_FIELDS]
-        elif targets in (False, None):
-            chosen = []
-        elif isinstance(targets, (list, tuple)) and all(f in self.fields for f in targets):
-            chosen = [f for f in self.fields if f in targets]
-        else:
-            raise ValueError(f"encoder parameter 'targets' must be true, false or a list of fields, not {targets!r}")
+            raise ValueError(f"unknown encoder parameter(s): {', '.join(unknown)}; known: C, targets, lexicon, seed")
         #: Fields whose heads also see the target-mention counts.
-        self.mention_fields = tuple(chosen)
+        self.mention_fields = self._chosen_fields("targets", [f for f in self.fields if f in STANCE_FIELDS])
+        #: Fields whose heads also see the tone-word counts.
+        self.lexicon_fields = self._chosen_fields("lexicon", [f for f in self.fields if f not in STANCE_FIELDS])
+        self.lexicon_ = None
+
+    def _chosen_fields(self, key: str, when_true: list[str]) -> tuple[str, ...]:
+        value = self.params[key]
+        if value is True:
+            return tuple(when_true)
+        if value in (False, None):
+            return ()
+        if isinstance(value, (list, tuple)) and all(f in self.fields for f in value):
+            return tuple(f for f in self.fields if f in value)
+        raise ValueError(f"encoder parameter {key!r} must be true, false or a list of fields, not {value!r}")
+
+    def _group_of(self, field: str) -> str:
+        """The feature set of a field's head: ``plain`` (embedding), ``mentions``, ``lexicon`` or both."""
+        parts = [name for name, chosen in (("mentions", self.mention_fields), ("lexicon", self.lexicon_fields))
+                 if field in chosen]
+        return "+".join(parts) or "plain"
 
     def _head_groups(self) -> dict[str, LinearHeads]:
-        """``"mentions"``: heads on embeddings + mention counts; ``"plain"``: heads on embeddings."""
+        """One set of heads per feature set (see :meth:`_group_of`), keyed by its name."""
         C, seed = self.params["C"], self.params.get("seed", 0)
-        groups = {"mentions": [f for f in self.fields if f in self.mention_fields],
-                  "plain": [f for f in self.fields if f not in self.mention_fields]}
-        return {name: LinearHeads(fields, C=C, seed=seed) for name, fields in groups.items() if fields}
+        groups: dict[str, list[str]] = {}
+        for f in self.fields:
+            groups.setdefault(self._group_of(f), []).append(f)
+        return {name: LinearHeads(fields, C=C, seed=seed) for name, fields in groups.items()}
 
     def embed(self, norm_texts: Sequence[str]) -> np.ndarray:
         return get_embedder()(norm_texts).astype(np.float64)
@@ -136,15 +154,32 @@ class EncoderModel(Model):
         M = np.array([[r.get(k, 0.0) for k in self.mention_names_] for r in rows], dtype=np.float64)
         return M.reshape(len(rows), len(self.mention_names_))
 
+    def lexicon_matrix(self, norm_texts: Sequence[str]) -> np.ndarray:
+        """Tone-word counts, one row per text, columns in :data:`pipeline.lexicon.FEATURES` order."""
+        from ..lexicon import FEATURES, load_lexicon
+
+        if self.lexicon_ is None:
+            self.lexicon_ = load_lexicon()
+        rows = [self.lexicon_.features(t) for t in norm_texts]
+        return np.array([[r[k] for k in FEATURES] for r in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
+
     def _inputs(self, norm_texts: Sequence[str]) -> dict[str, np.ndarray]:
         E = self.embed(norm_texts)
-        out = {"plain": E}
+        extra = {}
         if self.mention_fields:
-            out["mentions"] = np.hstack([E, self.mention_matrix(norm_texts)])
+            extra["mentions"] = self.mention_matrix(norm_texts)
+        if self.lexicon_fields:
+            extra["lexicon"] = self.lexicon_matrix(norm_texts)
+        out = {}
+        for f in self.fields:
+            name = self._group_of(f)
+            if name not in out:
+                out[name] = np.hstack([E] + [extra[part] for part in name.split("+") if part in extra])
         return out
 
     def _fit(self, norm_texts, labels) -> None:
         self.mention_names_ = None
+        self.lexicon_ = None
         X = self._inputs(norm_texts)
         self.heads_ = {name: heads.fit(X[name], labels) for name, heads in self._head_groups().items()}
         self.encoder_version_ = get_embedder().version
@@ -162,6 +197,9 @@ class EncoderModel(Model):
                            "model": "multilingual-e5-small (4-bit)", "prefix": "query: "}
         meta["mention_features"] = getattr(self, "mention_names_", None) or []
         meta["mention_fields"] = list(self.mention_fields)
+        meta["lexicon_fields"] = list(self.lexicon_fields)
+        if self.lexicon_fields and self.lexicon_ is not None:
+            meta["sentiment_lexicon"] = self.lexicon_.to_dict()
         return meta
 
     def _save_weights(self, directory: Path) -> None:
@@ -177,6 +215,15 @@ class EncoderModel(Model):
         meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
         self.encoder_version_ = meta.get("encoder", {}).get("version", "unknown")
         self.mention_names_ = list(meta.get("mention_features", []))
+        if self.lexicon_fields:
+            from ..lexicon import SentimentLexicon
+
+            if not isinstance(meta.get("sentiment_lexicon"), dict):
+                raise ModelError(f"{directory}: model.json has no 'sentiment_lexicon', which its lexicon heads need")
+            try:
+                self.lexicon_ = SentimentLexicon(meta["sentiment_lexicon"])
+            except ValueError as exc:
+                raise ModelError(f"{directory}: {exc}") from exc
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         self.heads_ = {name: heads.load_arrays(arrays, prefix=f"{name}/")
