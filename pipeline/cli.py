@@ -185,13 +185,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     cv = metrics.get("cv")
     if cv:
-        print(f"{cv['repeats']} x {cv['folds']}-fold CV on {', '.join(config.data.gold)} (mean macro-F1 [95% CI]):")
+        print(f"{cv['repeats']} x {cv['folds']}-fold CV on {', '.join(config.data.gold)} (mean macro-F1 [95% CI]; "
+              "'- other': the first model minus that one, paired on the same comments):")
         for kind, res in cv["results"].items():
             cells = []
             for f, m in res["fields"].items():
                 lo, hi = m["macro_f1"]["ci95"]
                 cells.append(f"{f} {m['macro_f1']['mean']:.3f} [{lo:.2f}, {hi:.2f}]")
             print(f"  {kind:<10} " + "  ".join(cells))
+            for other, per_field in res.get("versus", {}).items():
+                diffs = []
+                for f, d in per_field.items():
+                    lo, hi = d["macro_f1"]["ci95"]
+                    diffs.append(f"{f} {d['macro_f1']['delta']:+.3f} [{lo:+.2f}, {hi:+.2f}]")
+                print(f"    - {other:<6} " + "  ".join(diffs))
     print(f"model written to {out}")
     return EXIT_OK
 

@@ -56,21 +56,27 @@ def _summary(values: np.ndarray) -> dict:
     return {"mean": float(np.mean(values)), "std": float(np.std(values))}
 
 
-def _bootstrap_ci(gold: dict, preds: list[dict], fields: Sequence[str], n_boot: int, seed: int) -> dict:
-    """95% bootstrap interval over comments of each metric averaged over the CV repeats."""
+def _bootstrap_samples(gold: dict, preds: dict[str, list[dict]], fields: Sequence[str], n_boot: int,
+                       seed: int) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """``{kind: {field: {metric: samples}}}``: each metric averaged over the CV repeats, on
+    ``n_boot`` resamples of the comments, the same resamples for every kind (so they pair)."""
     rng = np.random.default_rng(seed)
     n = len(next(iter(gold.values())))
-    samples: dict[str, dict[str, list[float]]] = {f: {} for f in fields}
+    samples: dict[str, dict[str, dict[str, list[float]]]] = {k: {f: {} for f in fields} for k in preds}
     for _ in range(n_boot):
         idx = rng.integers(0, n, n)
         g = {f: [gold[f][i] for i in idx] for f in fields}
-        per_repeat = [score(g, {f: [p[f][i] for i in idx] for f in fields}, fields) for p in preds]
-        for f in fields:
-            for metric in CV_METRICS:
-                if metric in per_repeat[0][f]:
-                    samples[f].setdefault(metric, []).append(np.mean([r[f][metric] for r in per_repeat]))
-    return {f: {m: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for m, v in ms.items()}
-            for f, ms in samples.items()}
+        for kind, runs in preds.items():
+            per_repeat = [score(g, {f: [p[f][i] for i in idx] for f in fields}, fields) for p in runs]
+            for f in fields:
+                for metric in CV_METRICS:
+                    if metric in per_repeat[0][f]:
+                        samples[kind][f].setdefault(metric, []).append(np.mean([r[f][metric] for r in per_repeat]))
+    return {k: {f: {m: np.array(v) for m, v in ms.items()} for f, ms in fs.items()} for k, fs in samples.items()}
+
+
+def _interval(values: np.ndarray) -> list[float]:
+    return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
 
 
 def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = (),
@@ -81,7 +87,10 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
     Each repeat yields one out-of-fold prediction per gold comment; the metrics
     are computed on those pooled predictions, then averaged over repeats
     (``mean``, ``std``) with a 95% bootstrap interval over comments (``ci95``).
-    Folds are stratified on ``stance_domestic`` (else the first field).
+    With several kinds, the first one's result also holds ``versus``:
+    ``{other kind: {field: {metric: {delta, ci95, share_above_zero}}}}``, the
+    difference first − other of the macro-F1 and F_avg, with its 95% interval on
+    the same resamples of comments (paired). Folds are stratified on ``stance_domestic`` (else the first field).
     """
     from sklearn.model_selection import RepeatedStratifiedKFold
 
@@ -126,18 +135,33 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
         if i % folds == folds - 1:
             for kind in kinds:
                 preds[kind].append(current[kind])
+    samples = _bootstrap_samples(gold_labels, preds, fields, n_boot, cv.seed)
     out = {}
     for kind in kinds:
         per_repeat = [score(gold_labels, p, fields) for p in preds[kind]]
-        ci = _bootstrap_ci(gold_labels, preds[kind], fields, n_boot, cv.seed)
         res = {}
         for f in fields:
             res[f] = {"n": len(gold)}
             for metric in CV_METRICS:
                 if metric in per_repeat[0][f]:
                     res[f][metric] = {**_summary(np.array([r[f][metric] for r in per_repeat])),
-                                      "ci95": ci[f][metric]}
+                                      "ci95": _interval(samples[kind][f][metric])}
         out[kind] = {"fields": res, "seconds": round(timings[kind], 2)}
+    # The first kind against each other one, paired on the same comments and resamples.
+    main = kinds[0]
+    versus = {}
+    for other in kinds[1:]:
+        versus[other] = {}
+        for f in fields:
+            versus[other][f] = {}
+            for metric in ("macro_f1", "f_avg"):
+                if metric in out[main]["fields"][f] and metric in out[other]["fields"][f]:
+                    delta = out[main]["fields"][f][metric]["mean"] - out[other]["fields"][f][metric]["mean"]
+                    diffs = samples[main][f][metric] - samples[other][f][metric]
+                    versus[other][f][metric] = {"delta": float(delta), "ci95": _interval(diffs),
+                                                "share_above_zero": float(np.mean(diffs > 0))}
+    if versus:
+        out[main]["versus"] = versus
     return out
 
 
@@ -171,6 +195,18 @@ def _model_card(config: TrainConfig, model: Model, counts: dict, cv_result: dict
         for kind, res in cv_result.items():
             for f, m in res["fields"].items():
                 lines.append(f"| {kind} | {f} | {cell(m, 'accuracy')} | {cell(m, 'macro_f1')} | {cell(m, 'f_avg')} |")
+        main = next(iter(cv_result))
+        versus = cv_result[main].get("versus", {})
+        if versus:
+            lines += ["", f"Difference in macro-F1, `{main}` minus each baseline, in the same folds and on the "
+                      "same bootstrap resamples of comments (paired): mean, 95% interval, and the share of "
+                      "resamples in which it is above zero.", "",
+                      "| baseline | field | difference | share > 0 |", "|---|---|---|---|"]
+            for other, per_field in versus.items():
+                for f, d in per_field.items():
+                    lo, hi = d["macro_f1"]["ci95"]
+                    lines.append(f"| {other} | {f} | {d['macro_f1']['delta']:+.3f} [{lo:+.3f}, {hi:+.3f}] | "
+                                 f"{d['macro_f1']['share_above_zero']:.2f} |")
     else:
         lines.append("No cross-validation was run (the config has no `cv` section).")
     lines += ["", "## Intended use", "",

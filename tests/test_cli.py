@@ -173,7 +173,10 @@ def test_train_writes_a_complete_model_directory(tmp_path, capsys, gold_path):
     assert {"tfidf", "majority"} <= set(res)
     lo, hi = res["tfidf"]["fields"]["sentiment"]["macro_f1"]["ci95"]
     assert lo <= res["tfidf"]["fields"]["sentiment"]["macro_f1"]["mean"] <= hi
-    assert "Model card" in (out / "README.md").read_text(encoding="utf-8")
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "Model card" in card
+    assert "| majority | sentiment |" in card and "Difference in macro-F1" in card
+    assert "- majority" in stdout
     # The trained model labels and evaluates through the CLI.
     code, _, err = run(["evaluate", "--gold", gold_path, "--model", out], capsys)
     assert code == 0

@@ -159,6 +159,14 @@ def test_cli_cross_validates_a_config(tmp_path, capsys, gold_path):
     m = data["cv"]["results"]["tfidf"]["fields"]["sentiment"]["macro_f1"]
     assert m["ci95"][0] <= m["mean"] <= m["ci95"][1]
     assert "cross-validation" in stdout
+    # The first kind against each baseline, paired on the same comments.
+    versus = data["cv"]["results"]["tfidf"]["versus"]
+    assert set(versus) == {"majority", "keyword"}
+    base = data["cv"]["results"]["majority"]["fields"]["sentiment"]["macro_f1"]["mean"]
+    d = versus["majority"]["sentiment"]["macro_f1"]
+    assert d["delta"] == pytest.approx(m["mean"] - base)
+    assert 0.0 <= d["share_above_zero"] <= 1.0 and d["ci95"][0] <= d["ci95"][1]
+    assert "versus" not in data["cv"]["results"]["majority"]
 
 
 def _corpus(tmp_path):
