@@ -14,6 +14,7 @@ the YAML file never changes a saved model.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import re
@@ -84,21 +85,29 @@ class SentimentLexicon:
         self._pre_negators = {_fold(n).replace(" ", "") for n in self.pre_negators}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "negation_window": self.negation_window, "suffixes": list(self.suffixes),
-                "negators": list(self.negators), "pre_negators": list(self.pre_negators), "positive": list(self.positive), "negative": list(self.negative)}
+        return {"version": self.version, "negation_window": self.negation_window,
+                "suffixes": list(self.suffixes), "negators": list(self.negators),
+                "pre_negators": list(self.pre_negators),
+                "positive": list(self.positive), "negative": list(self.negative)}
 
     def hits(self, text: str) -> list[tuple[str, int, bool]]:
         """``(matched text, polarity after negation, negated)`` for each hit, in order."""
         if not isinstance(text, str) or not text:
             return []
         folded = _fold(text)
+        matches = list(self._regex.finditer(folded))
+        if not matches:
+            return []
         words = [(w.start(), w.group()) for w in _WORD.finditer(folded)]
+        starts = [start for start, _ in words]
         out = []
-        for m in self._regex.finditer(folded):
+        for m in matches:
             polarity = self._polarity[int(m.lastgroup[1:])]
-            following = [w for start, w in words if start >= m.end()][: self.negation_window]
-            before = [w for start, w in words if start < m.start()][-1:]
-            negated = any(w in self._negators for w in following) or any(w in self._pre_negators for w in before)
+            after = bisect.bisect_left(starts, m.end())
+            following = [w for _, w in words[after:after + self.negation_window]]
+            before = bisect.bisect_left(starts, m.start()) - 1
+            negated = (any(w in self._negators for w in following)
+                       or (before >= 0 and words[before][1] in self._pre_negators))
             out.append((m.group(), -polarity if negated else polarity, negated))
         return out
 
