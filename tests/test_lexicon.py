@@ -90,27 +90,41 @@ def test_shipped_lexicon_loads_and_is_not_empty():
     assert lex.features("خیلی عالیه")["lex_positive"] == 1
 
 
+@pytest.fixture(scope="module")
+def lexicon_model(gold_records):
+    """An encoder whose sentiment head sees the tone-word counts, and its training texts."""
+    from pipeline.classifiers.encoder import EncoderModel
+    from pipeline.data import labels_of
+
+    texts = [r["text"] for r in gold_records]
+    return EncoderModel(lexicon=True).fit(texts, labels_of(gold_records)), texts
+
+
+@pytest.fixture(scope="module")
+def tone_model(gold_records):
+    """An encoder with tone-word counts for every head, split by target for the stance heads."""
+    from pipeline.classifiers.encoder import EncoderModel
+    from pipeline.data import labels_of
+
+    texts = [r["text"] for r in gold_records]
+    model = EncoderModel(lexicon=["stance_domestic", "stance_telegram", "sentiment"], tone_by_target=True)
+    return model.fit(texts, labels_of(gold_records))
+
+
 class TestEncoderLexicon:
     """The encoder's ``lexicon`` parameter."""
 
-    @pytest.fixture(scope="class")
-    def fitted(self, gold_records):
-        from pipeline.classifiers.encoder import EncoderModel
-        from pipeline.data import labels_of
 
-        texts = [r["text"] for r in gold_records]
-        return EncoderModel(lexicon=True).fit(texts, labels_of(gold_records)), texts
-
-    def test_only_the_sentiment_head_sees_the_counts(self, fitted):
-        model, _ = fitted
+    def test_only_the_sentiment_head_sees_the_counts(self, lexicon_model):
+        model, _ = lexicon_model
         assert model.lexicon_fields == ("sentiment",)
         assert set(model.heads_) == {"mentions", "lexicon"}
 
-    def test_saved_model_keeps_its_own_word_list(self, fitted, tmp_path, monkeypatch):
+    def test_saved_model_keeps_its_own_word_list(self, lexicon_model, tmp_path, monkeypatch):
         from pipeline import lexicon
         from pipeline.classifiers.base import load_model
 
-        model, texts = fitted
+        model, texts = lexicon_model
         model.save(tmp_path / "m")
         meta = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
         assert meta["sentiment_lexicon"]["positive"] == load_lexicon().positive
@@ -121,10 +135,10 @@ class TestEncoderLexicon:
         for f in before:
             np.testing.assert_allclose(after[f], before[f], atol=1e-12)
 
-    def test_model_without_its_word_list_is_refused(self, fitted, tmp_path):
+    def test_model_without_its_word_list_is_refused(self, lexicon_model, tmp_path):
         from pipeline.classifiers.base import ModelError, load_model
 
-        model, _ = fitted
+        model, _ = lexicon_model
         model.save(tmp_path / "m")
         meta_path = tmp_path / "m" / "model.json"
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -138,3 +152,54 @@ class TestEncoderLexicon:
 
         with pytest.raises(ValueError, match="'lexicon' must be true, false or a list"):
             EncoderModel(lexicon="sentiment")
+
+
+class TestToneByTarget:
+    """The encoder's ``tone_by_target`` parameter: tone-word counts split by the target named."""
+
+
+    def test_counts_land_in_the_block_of_the_named_target(self, tone_model):
+        from pipeline.lexicon import FEATURES
+
+        texts = ["ایتا افتضاحه و خیلی بده", "تلگرام عالیه", "هوا خیلی خوبه"]
+        X = tone_model._inputs(tone_model.normalize(texts))["mentions+lexicon"]
+        k = len(FEATURES)
+        tone, dom, tel = X[:, -3 * k:-2 * k], X[:, -2 * k:-k], X[:, -k:]
+        assert tone[0, FEATURES.index("lex_negative")] > 0 and tone[1, FEATURES.index("lex_positive")] > 0
+        np.testing.assert_array_equal(dom[0], tone[0])   # names a domestic app
+        np.testing.assert_array_equal(tel[0], 0)
+        np.testing.assert_array_equal(tel[1], tone[1])   # names Telegram
+        np.testing.assert_array_equal(dom[1], 0)
+        assert tone[2].any() and not dom[2].any() and not tel[2].any()  # names neither
+
+    def test_sentiment_head_is_unchanged_by_it(self, tone_model):
+        X = tone_model._inputs(tone_model.normalize(["خیلی عالیه"]))
+        assert X["lexicon"].shape[1] == tone_model.heads_["lexicon"].coef_["sentiment"].shape[1]
+        assert X["mentions+lexicon"].shape[1] > X["lexicon"].shape[1]
+
+    def test_without_tone_for_the_stance_heads_it_adds_nothing(self, gold_records):
+        from pipeline.classifiers.encoder import EncoderModel
+
+        plain = EncoderModel(lexicon=True)
+        split = EncoderModel(lexicon=True, tone_by_target=True)
+        texts = [r["text"] for r in gold_records[:5]]
+        for name in ("mentions", "lexicon"):
+            assert (plain._inputs(plain.normalize(texts))[name].shape
+                    == split._inputs(split.normalize(texts))[name].shape)
+
+    def test_saved_and_loaded_gives_the_same_probabilities(self, tone_model, tmp_path, gold_records):
+        from pipeline.classifiers.base import load_model
+
+        tone_model.save(tmp_path / "m")
+        again = load_model(tmp_path / "m")
+        assert again.params["tone_by_target"] is True
+        texts = [r["text"] for r in gold_records]
+        before, after = tone_model.predict_proba(texts), again.predict_proba(texts)
+        for f in before:
+            np.testing.assert_allclose(after[f], before[f], atol=1e-12)
+
+    def test_non_boolean_is_refused(self):
+        from pipeline.classifiers.encoder import EncoderModel
+
+        with pytest.raises(ValueError, match="'tone_by_target' must be true or false"):
+            EncoderModel(tone_by_target="yes")

@@ -56,3 +56,11 @@ class TestEncoderLexiconModel(BaseModelTest):
     kind = "encoder"
     params = {"lexicon": True}
     overfit_params = {"C": 100.0}
+
+
+class TestEncoderToneByTargetModel(BaseModelTest):
+    """The encoder with tone-word counts for every head, also split by the target named."""
+
+    kind = "encoder"
+    params = {"lexicon": ["stance_domestic", "stance_telegram", "sentiment"], "tone_by_target": True}
+    overfit_params = {"C": 100.0}

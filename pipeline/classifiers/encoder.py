@@ -96,8 +96,14 @@ class EncoderModel(Model):
     names the fields, ``false`` (the default) to none. The model saves its own
     copy of the word list.
 
+    ``tone_by_target: true`` adds, for heads that see both the mention and the
+    tone-word counts, the tone-word counts once more for comments that name a
+    domestic app and once more for comments that name Telegram (zero
+    otherwise): a negative word beside a named target says more about the
+    stance toward it than the same word in a comment that names none.
+
     Parameters: ``C`` (inverse regularisation, default 8.0), ``targets``,
-    ``lexicon`` and ``seed``.
+    ``lexicon``, ``tone_by_target`` (default false) and ``seed``.
     """
 
     kind = "encoder"
@@ -107,9 +113,14 @@ class EncoderModel(Model):
         self.params.setdefault("C", 8.0)
         self.params.setdefault("targets", True)
         self.params.setdefault("lexicon", False)
-        unknown = sorted(set(self.params) - {"C", "targets", "lexicon", "seed"})
+        self.params.setdefault("tone_by_target", False)
+        known = ("C", "targets", "lexicon", "tone_by_target", "seed")
+        unknown = sorted(set(self.params) - set(known))
         if unknown:
-            raise ValueError(f"unknown encoder parameter(s): {', '.join(unknown)}; known: C, targets, lexicon, seed")
+            raise ValueError(f"unknown encoder parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        if not isinstance(self.params["tone_by_target"], bool):
+            raise ValueError(f"encoder parameter 'tone_by_target' must be true or false, "
+                             f"not {self.params['tone_by_target']!r}")
         #: Fields whose heads also see the target-mention counts.
         self.mention_fields = self._chosen_fields("targets", [f for f in self.fields if f in STANCE_FIELDS])
         #: Fields whose heads also see the tone-word counts.
@@ -170,12 +181,26 @@ class EncoderModel(Model):
             extra["mentions"] = self.mention_matrix(norm_texts)
         if self.lexicon_fields:
             extra["lexicon"] = self.lexicon_matrix(norm_texts)
+        if self.params["tone_by_target"] and "mentions" in extra and "lexicon" in extra:
+            extra["tone_by_target"] = self.tone_by_target_matrix(extra["mentions"], extra["lexicon"])
         out = {}
         for f in self.fields:
             name = self._group_of(f)
             if name not in out:
-                out[name] = np.hstack([E] + [extra[part] for part in name.split("+") if part in extra])
+                parts = [extra[part] for part in name.split("+") if part in extra]
+                if name == "mentions+lexicon" and "tone_by_target" in extra:
+                    parts.append(extra["tone_by_target"])
+                out[name] = np.hstack([E] + parts)
         return out
+
+    def tone_by_target_matrix(self, mentions: np.ndarray, tone: np.ndarray) -> np.ndarray:
+        """The tone-word counts where a domestic app is named, then where Telegram is (0 elsewhere)."""
+        cols = []
+        for flag in ("has_domestic", "has_telegram"):
+            if flag not in self.mention_names_:
+                raise ModelError(f"tone_by_target needs the mention feature {flag!r}")
+            cols.append(tone * mentions[:, [self.mention_names_.index(flag)]])
+        return np.hstack(cols)
 
     def _fit(self, norm_texts, labels) -> None:
         self.mention_names_ = None
