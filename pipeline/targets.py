@@ -12,10 +12,13 @@ alias; it is best run on normalised text. It is word-boundary aware (نهایت�
 holds no ایتا) and lets common suffixes through (تلگرامی، ایتارو، سروشو).
 Ambiguous aliases (بله "yes", گپ "chat", سروش a person's name) count only
 when the context says "app": an app cue word within ``context_window`` words,
-or another target mention within ``list_window`` words.
+another target mention within ``list_window`` words, or (except for
+``strict`` targets) an ``app_before`` word such as «تو» ("in") just before.
+Up to two suffixes may follow a name (تلگرامیم، تلگرامیا).
 """
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import re
@@ -31,7 +34,8 @@ _REPO_FILE = Path(__file__).resolve().parent.parent / "configs" / "targets.yaml"
 _FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ە": "ه", "\u200c": " ", "أ": "ا", "إ": "ا"})
 _LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"
 _WORD_CHAR = f"[{_LETTERS}a-z0-9_]"
-_SUFFIXES = ["ی", "ها", "های", "هایی", "ش", "و", "رو", "را", "م", "مون", "شون", "ه", "ای", "یه", "یی", "ست", "هاش", "ای", "ی‌ها"]
+_SUFFIXES = ["ی", "ها", "های", "هایی", "ش", "و", "رو", "را", "م", "مون", "شون", "ه", "ای", "یه", "یی", "ست", "هاش",
+             "ی‌ها", "ا", "یا", "یم", "ید", "ین", "ت", "تون"]
 _WORD = re.compile(f"{_WORD_CHAR}+")
 _SENT_START = re.compile(r"(?:^|[.!?؟\n:؛])\s*$")
 
@@ -66,9 +70,11 @@ class TargetSet:
     def __init__(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict) or "targets" not in data:
             raise ValueError("targets YAML needs a 'targets' list")
+        self._data = copy.deepcopy(data)
         self.context_window = int(data.get("context_window", 6))
         self.list_window = int(data.get("list_window", 3))
         self.cues = [_fold(c).replace(" ", "") for c in data.get("app_cues", []) or []]
+        self.app_before = {_fold(w).replace(" ", "") for w in data.get("app_before", []) or []}
         self.targets: dict[str, dict] = {}
         entries: list[tuple[str, str, bool]] = []  # (regex, target id, ambiguous)
         for t in data["targets"]:
@@ -86,8 +92,12 @@ class TargetSet:
         suffix = "|".join(re.escape(s.replace("\u200c", " ")) for s in sorted(set(_SUFFIXES), key=len, reverse=True))
         alts = "|".join(f"(?P<a{i}>{rx})" for i, (rx, _, _) in enumerate(entries))
         self._regex = re.compile(
-            rf"(?<![{_LETTERS}a-z0-9_])(?:{alts})(?: ?(?:{suffix}))?(?![{_LETTERS}a-z0-9_+])"
+            rf"(?<![{_LETTERS}a-z0-9_])(?:{alts})(?: ?(?:{suffix})){{0,2}}(?![{_LETTERS}a-z0-9_+])"
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The list as plain data (what the YAML held): ``TargetSet(ts.to_dict())`` rebuilds it."""
+        return copy.deepcopy(self._data)
 
     @property
     def groups(self) -> dict[str, str]:
@@ -132,6 +142,10 @@ class TargetSet:
             nxt = folded[end:end + 12].strip().replace(" ", "")
             if not any(nxt.startswith(c) for c in self.cues):
                 return False
+        # «تو سروش»: a word such as "in" just before; not for strict aliases («تو بله گفتی» is "you said yes")
+        if (not self.targets[tid]["strict"] and i > 0 and words[i - 1][1] <= start
+                and words[i - 1][2] in self.app_before):
+            return True
         # another (unambiguous) target close by: a list such as «ایتا، بله و گپ»
         for s, e, _, other, _ in sure:
             k = word_index(s)

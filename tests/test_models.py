@@ -1,6 +1,8 @@
 """Each model kind against the shared contract, plus kind-specific behaviour."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,35 @@ class TestEncoderToneByTargetModel(BaseModelTest):
     kind = "encoder"
     params = {"lexicon": ["stance_domestic", "stance_telegram", "sentiment"], "tone_by_target": True}
     overfit_params = {"C": 100.0}
+
+
+def test_encoder_keeps_its_own_target_list(gold_records, tmp_path, monkeypatch):
+    """Editing the target list after training must not change a saved model's features."""
+    from pipeline import targets
+    from pipeline.classifiers.encoder import EncoderModel
+    from pipeline.data import labels_of
+
+    texts = [r["text"] for r in gold_records]
+    model = EncoderModel().fit(texts, labels_of(gold_records))
+    model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    assert meta["target_list"] == targets.load_targets().to_dict()
+    # A list that knows no target at all: the saved model must not notice.
+    monkeypatch.setattr(targets, "load_targets", lambda path=None: targets.TargetSet({"targets": []}))
+    again = load_model(tmp_path / "m")
+    before, after = model.predict_proba(texts), again.predict_proba(texts)
+    for f in before:
+        np.testing.assert_allclose(after[f], before[f], atol=1e-12)
+
+
+def test_encoder_with_a_bad_saved_target_list_is_refused(gold_records, tmp_path):
+    from pipeline.classifiers.encoder import EncoderModel
+    from pipeline.data import labels_of
+
+    EncoderModel().fit([r["text"] for r in gold_records], labels_of(gold_records)).save(tmp_path / "m")
+    meta_path = tmp_path / "m" / "model.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["target_list"] = {"no targets": True}
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError, match="target_list"):
+        load_model(tmp_path / "m")

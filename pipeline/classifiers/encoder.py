@@ -94,7 +94,8 @@ class EncoderModel(Model):
     ``lexicon`` does the same for the tone-word counts of
     :mod:`pipeline.lexicon`: ``true`` gives them to the sentiment head, a list
     names the fields, ``false`` (the default) to none. The model saves its own
-    copy of the word list.
+    copies of the word list and of the target list, so that edits to either file
+    change only models trained afterwards.
 
     ``tone_by_target: true`` adds, for heads that see both the mention and the
     tone-word counts, the tone-word counts once more for comments that name a
@@ -126,6 +127,7 @@ class EncoderModel(Model):
         #: Fields whose heads also see the tone-word counts.
         self.lexicon_fields = self._chosen_fields("lexicon", [f for f in self.fields if f not in STANCE_FIELDS])
         self.lexicon_ = None
+        self.targets_ = None
 
     def _chosen_fields(self, key: str, when_true: list[str]) -> tuple[str, ...]:
         value = self.params[key]
@@ -156,9 +158,11 @@ class EncoderModel(Model):
 
     def mention_matrix(self, norm_texts: Sequence[str]) -> np.ndarray:
         """Target-mention counts, one row per text, columns in ``mention_names_`` order."""
-        from ..targets import mention_features
+        from ..targets import load_targets, mention_features
 
-        rows = [mention_features(t) for t in norm_texts]
+        if self.targets_ is None:
+            self.targets_ = load_targets()
+        rows = [mention_features(t, self.targets_) for t in norm_texts]
         if getattr(self, "mention_names_", None) is None:
             self.mention_names_ = list(rows[0]) if rows else []
         # By name, so that a target list edited after training cannot shift the columns.
@@ -205,6 +209,7 @@ class EncoderModel(Model):
     def _fit(self, norm_texts, labels) -> None:
         self.mention_names_ = None
         self.lexicon_ = None
+        self.targets_ = None
         X = self._inputs(norm_texts)
         self.heads_ = {name: heads.fit(X[name], labels) for name, heads in self._head_groups().items()}
         self.encoder_version_ = get_embedder().version
@@ -222,6 +227,8 @@ class EncoderModel(Model):
                            "model": "multilingual-e5-small (4-bit)", "prefix": "query: "}
         meta["mention_features"] = getattr(self, "mention_names_", None) or []
         meta["mention_fields"] = list(self.mention_fields)
+        if self.mention_fields and self.targets_ is not None:
+            meta["target_list"] = self.targets_.to_dict()
         meta["lexicon_fields"] = list(self.lexicon_fields)
         if self.lexicon_fields and self.lexicon_ is not None:
             meta["sentiment_lexicon"] = self.lexicon_.to_dict()
@@ -240,6 +247,14 @@ class EncoderModel(Model):
         meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
         self.encoder_version_ = meta.get("encoder", {}).get("version", "unknown")
         self.mention_names_ = list(meta.get("mention_features", []))
+        if self.mention_fields and meta.get("target_list") is not None:
+            # Models saved before the list was stored count mentions with the installed list.
+            from ..targets import TargetSet
+
+            try:
+                self.targets_ = TargetSet(meta["target_list"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ModelError(f"{directory}: bad 'target_list' in model.json: {exc}") from exc
         if self.lexicon_fields:
             from ..lexicon import SentimentLexicon
 
