@@ -55,6 +55,17 @@ def test_packaged_copy_loads():
     ("پیام‌رسان سروش عالیه", [("soroush", "سروش")]),
     ("کاش بله رو نصب کنم", [("bale", "بله")]),
     ("برنامه گپ خوب نیست", [("gap", "گپ")]),
+    # «تو X» ("in X") marks an app, except for the strict بله
+    ("دیروز تو سروش یه عکس فرستادم", [("soroush", "سروش")]),
+    ("توی گپ کسی نیست", [("gap", "گپ")]),
+    ("تو بله گفتی", []),
+    ("آقای سروش گفت", []),
+    # two suffixes, colloquial plurals
+    ("ما همه تو تلگرامیم", [("telegram", "تلگرام")]),
+    ("تلگرامیا کجان", [("telegram", "تلگرام")]),
+    ("پیام‌رسانای داخلی هنوز کندن", [("domestic_generic", "پیام\u200cرسانای داخلی")]),
+    ("مسنجرای ایرانی", [("domestic_generic", "مسنجرای ایرانی")]),
+    ("تلگرام و ایتا", [("telegram", "تلگرام"), ("eitaa", "ایتا")]),
 ])
 def test_mentions(text, expected):
     assert _t(text) == expected
@@ -92,3 +103,15 @@ def test_features():
 def test_odd_input():
     assert find_mentions("") == []
     assert find_mentions("\ud800\x00") == []
+
+
+def test_target_list_round_trips_through_plain_data():
+    from pipeline.targets import TargetSet
+
+    ts = load_targets()
+    again = TargetSet(ts.to_dict())
+    text = "تو سروش و ایتا و تلگرام"
+    assert [(m.target, m.start) for m in again.find(text)] == [(m.target, m.start) for m in ts.find(text)]
+    data = ts.to_dict()
+    data["targets"].clear()
+    assert ts.find("ایتا"), "to_dict must hand out a copy"
