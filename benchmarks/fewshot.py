@@ -26,6 +26,7 @@ encoder's embedding cache emptied first).
     python benchmarks/fewshot.py --setups encoder frozen --data gold
     python benchmarks/fewshot.py --set finetune:model.params.epochs=1 --json out/fewshot.json
     python benchmarks/fewshot.py --setups encoder finetune --heldout-set finetune:model.params.epochs=1
+    python benchmarks/fewshot.py --no-cv          # the held-out part alone
 
 ``--checkpoint`` names the e5-small checkpoint that ``nazar models build e5-small``
 wrote (default: ``$NAZAR_CACHE/e5-small``, else ``~/.cache/nazar/e5-small``).
@@ -75,6 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--heldout-set", dest="heldout_sets", action="append", default=[], metavar="SETUP:KEY=VALUE",
                     help="like --set, for the held-out fit only (to run a slow setup there at a reduced scale)")
     ap.add_argument("--no-heldout", action="store_true", help="skip the held-out scores and the speed test")
+    ap.add_argument("--no-cv", action="store_true", help="skip cross-validation: only the held-out scores and speeds")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--json", default=None, help="also write the figures as JSON")
     return ap.parse_args(argv)
@@ -143,7 +145,7 @@ def main(argv=None) -> int:
                               "gold": len(gold), "synthetic": synthetic, "n_synthetic": len(synth),
                               "checkpoint": args.checkpoint, "argv": sys.argv[1:]},
                      "cv": {}, "heldout": {}}
-    for name in args.setups:
+    for name in ([] if args.no_cv else args.setups):
         for data in args.data:
             extra = synth if data == "synth" else []
             config = setup_config(name, args, synthetic if data == "synth" else [])
@@ -199,37 +201,46 @@ def main(argv=None) -> int:
 
 def print_report(results: dict, args) -> None:
     plan = results["plan"]
+    if results["cv"]:
+        print_cv(results["cv"], plan)
+    if results["heldout"]:
+        print_heldout(results["heldout"])
+
+
+def print_cv(cv: dict, plan: dict) -> None:
     print(f"\nCross-validation on {plan['gold']} gold comments: {plan['repeats']} x {plan['folds']}-fold, seed "
           f"{plan['seed']} (the same folds for every setup); +synth adds {plan['n_synthetic']} synthetic comments "
           "to each training fold.")
     print("macro-F1, mean over repeats [95% bootstrap interval over comments]; s/fold = fit + label the fold\n")
     fields = None
-    for key, r in results["cv"].items():
+    for key, r in cv.items():
         fields = fields or list(r["macro_f1"])
-        if key == next(iter(results["cv"])):
+        if key == next(iter(cv)):
             print(f"{'setup':<18}" + "".join(f"{f:>26}" for f in fields) + f"{'s/fold':>10}")
         print(f"{key:<18}" + "".join(f"{ci_cell(r['macro_f1'][f]):>26}" for f in fields)
               + f"{r['seconds_per_fold']:>10.1f}")
-    if results["heldout"]:
-        first = next(iter(results["heldout"].values()))
-        n = first["n"]
-        print(f"\nHeld-out set ({n} comments, never trained on), each setup fitted on gold + synthetic; "
-              "Δ vs encoder: paired bootstrap of the macro-F1 difference [95% interval]\n")
-        fields = list(first["macro_f1"])
-        print(f"{'setup':<10}" + "".join(f"{f:>34}" for f in fields) + f"{'fit s':>9}{'comments/s':>12}")
-        for name, r in results["heldout"].items():
-            cells = []
-            for f in fields:
-                cell = f"{r['macro_f1'][f]:.3f}"
-                if "vs_encoder" in r:
-                    d = r["vs_encoder"][f]
-                    cell += f" Δ{d['delta']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
-                cells.append(f"{cell:>34}")
-            print(f"{name:<10}" + "".join(cells) + f"{r['fit_seconds']:>9.1f}{r['comments_per_s']:>12.1f}")
-        if "encoder" in results["heldout"]:
-            base = results["heldout"]["encoder"]["comments_per_s"]
-            print("\nlabelling speed relative to encoder: " + ", ".join(
-                f"{name} {r['comments_per_s'] / base:.2f}x" for name, r in results["heldout"].items()))
+
+
+def print_heldout(heldout: dict) -> None:
+    first = next(iter(heldout.values()))
+    n = first["n"]
+    print(f"\nHeld-out set ({n} comments, never trained on), each setup fitted on gold + synthetic; "
+          "Δ vs encoder: paired bootstrap of the macro-F1 difference [95% interval]\n")
+    fields = list(first["macro_f1"])
+    print(f"{'setup':<10}" + "".join(f"{f:>34}" for f in fields) + f"{'fit s':>9}{'comments/s':>12}")
+    for name, r in heldout.items():
+        cells = []
+        for f in fields:
+            cell = f"{r['macro_f1'][f]:.3f}"
+            if "vs_encoder" in r:
+                d = r["vs_encoder"][f]
+                cell += f" Δ{d['delta']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
+            cells.append(f"{cell:>34}")
+        print(f"{name:<10}" + "".join(cells) + f"{r['fit_seconds']:>9.1f}{r['comments_per_s']:>12.1f}")
+    if "encoder" in heldout:
+        base = heldout["encoder"]["comments_per_s"]
+        print("\nlabelling speed relative to encoder: " + ", ".join(
+            f"{name} {r['comments_per_s'] / base:.2f}x" for name, r in heldout.items()))
 
 
 if __name__ == "__main__":
