@@ -187,17 +187,6 @@ class TestToneByTarget:
             assert (plain._inputs(plain.normalize(texts))[name].shape
                     == split._inputs(split.normalize(texts))[name].shape)
 
-    def test_saved_and_loaded_gives_the_same_probabilities(self, tone_model, tmp_path, gold_records):
-        from pipeline.classifiers.base import load_model
-
-        tone_model.save(tmp_path / "m")
-        again = load_model(tmp_path / "m")
-        assert again.params["tone_by_target"] is True
-        texts = [r["text"] for r in gold_records]
-        before, after = tone_model.predict_proba(texts), again.predict_proba(texts)
-        for f in before:
-            np.testing.assert_allclose(after[f], before[f], atol=1e-12)
-
     def test_non_boolean_is_refused(self):
         from pipeline.classifiers.encoder import EncoderModel
 
