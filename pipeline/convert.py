@@ -763,6 +763,10 @@ def build_e5_small(out_dir: str | Path, verify_texts: Sequence[str] | None = Non
         from safetensors.numpy import save_file
 
         save_file(state, str(stage / "model.safetensors"), metadata={"format": "pt"})
+        # safetensors writes the file owner-only; give it the permissions of the other files
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(stage / "model.safetensors", 0o666 & ~umask)
         _write_json(stage / "config.json", bert_config(e5, n_layers))
         _tokenizer_files(e5, stage)
         size = (stage / "model.safetensors").stat().st_size

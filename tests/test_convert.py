@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import stat
 import struct
 
 import numpy as np
@@ -156,6 +157,9 @@ def test_build_command_writes_a_verified_checkpoint(built, e5):
     assert "embeddings not compared" in built["out"]
     assert "checkpoint written to" in built["out"]
     assert not [p for p in d.parent.iterdir() if ".partial-" in p.name]
+    # The weights are as readable as the files beside them (safetensors alone writes them owner-only).
+    mode = stat.S_IMODE((d / "model.safetensors").stat().st_mode)
+    assert mode == stat.S_IMODE((d / "config.json").stat().st_mode)
 
 
 def test_autotokenizer_from_the_checkpoint_gives_the_engines_ids(built, engine_tok):
