@@ -64,13 +64,11 @@ class Case:
 
 
 def load_templates(path: str | Path | None = None) -> dict:
-    import yaml
+    from .io import read_yaml_mapping
 
     path = Path(path) if path is not None else BEHAVIOUR_FILE
-    if not path.is_file():
-        raise BehaviourError(f"behaviour templates not found: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("slots"), dict):
+    data = read_yaml_mapping(path, "behaviour templates", BehaviourError)
+    if not isinstance(data.get("slots"), dict):
         raise BehaviourError(f"{path}: expected a mapping with 'slots', 'mft', 'inv' and 'dir'")
     return data
 

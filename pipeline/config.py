@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from .io import read_yaml_mapping
 from .normalize import NormalizerConfig
 from .schema import FIELDS, LABELS
 
@@ -176,16 +177,8 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     raw: Any = {}
     where = "config"
     if path is not None:
-        path = Path(path)
         where = str(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML ({exc})") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping")
+        raw = read_yaml_mapping(path, "config file", ConfigError)
     raw = apply_overrides(raw, overrides)
     try:
         config = _build(TrainConfig, raw, "")

@@ -549,16 +549,11 @@ def _resolve(path: str, config_dir: Path) -> Path:
 
 def load_benchmark(path: str | Path) -> dict:
     """Read and check a benchmark config (see ``configs/benchmarks/sentiment.yaml``)."""
-    import yaml
+    from .io import read_yaml_mapping
 
     path = Path(path)
-    if not path.is_file():
-        raise BenchmarkError(f"benchmark config not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BenchmarkError(f"{path}: invalid YAML ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("corpora"), list) or not data["corpora"]:
+    data = read_yaml_mapping(path, "benchmark config", BenchmarkError)
+    if not isinstance(data.get("corpora"), list) or not data["corpora"]:
         raise BenchmarkError(f"{path}: needs a non-empty 'corpora' list")
     for i, c in enumerate(data["corpora"]):
         where = f"{path}: corpora[{i}]"

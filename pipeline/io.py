@@ -29,6 +29,7 @@ __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
     "read_jsonl", "read_csv", "read_parquet", "read_items", "input_format", "output_format", "input_total",
     "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "atomic_write_text",
+    "read_yaml_mapping",
 ]
 
 #: Texts longer than this are rejected (comments are short; longer is a scraping error).
@@ -414,6 +415,33 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def read_yaml_mapping(path: str | Path, what: str, error: type[Exception] = ValueError,
+                      missing: type[Exception] | None = None) -> dict:
+    """The mapping at the top of the YAML file ``path`` (``what`` names the file in messages).
+
+    Every failure raises ``error`` with a message that names the file: not valid YAML,
+    not UTF-8, or a top level that is not a mapping (an empty file is an empty mapping).
+    A file that does not exist raises ``missing`` (default: ``error``) saying "``what``
+    not found". Only plain YAML is read (``yaml.safe_load``): no tags that build objects.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise (missing or error)(f"{what} not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: invalid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise error(f"{path}: the top level must be a mapping, not {type(data).__name__}")
+    return data
 
 
 def atomic_write_text(path: str | Path, text: str, sync_dir: bool = True) -> None:

@@ -126,15 +126,10 @@ def load_lexicon(path: str | os.PathLike | None = None) -> SentimentLexicon:
     """The lexicon at ``path``, else the one shipped in the package."""
     if path is None:
         return _default()
-    import yaml
+    from .io import read_yaml_mapping
 
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"sentiment lexicon not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{p}: not valid YAML: {exc}") from exc
+    data = read_yaml_mapping(p, "sentiment lexicon", ValueError, missing=FileNotFoundError)
     try:
         return SentimentLexicon(data)
     except ValueError as exc:

@@ -164,13 +164,15 @@ class TargetSet:
 
 def load_targets(path: str | os.PathLike | None = None) -> TargetSet:
     """Load a target list: ``path``, else configs/targets.yaml, else the packaged copy."""
-    import yaml
+    from .io import read_yaml_mapping
 
     if path is None:
         path = _REPO_FILE if _REPO_FILE.is_file() else _PKG_FILE
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    return TargetSet(data)
+    data = read_yaml_mapping(path, "target list", ValueError, missing=FileNotFoundError)
+    try:
+        return TargetSet(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.io import (CsvWriter, InputError, JsonlWriter, ParquetWriter, flat_columns, input_format,
-                         output_format, read_csv, read_items, read_jsonl, read_parquet)
+                         output_format, read_csv, read_items, read_jsonl, read_parquet, read_yaml_mapping)
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -237,3 +237,44 @@ def test_writers_replace_atomically_and_abort_cleanly(tmp_path, kind):
         w.write({"id": "1", "sentiment": "POSITIVE", "p_sentiment_NEGATIVE": 0.1})
     assert path.read_bytes() != b"precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+class _Custom(ValueError):
+    pass
+
+
+@pytest.mark.parametrize("content, message", [
+    ("a: [1, 2\n", "invalid YAML"),
+    ("- just\n- a list\n", "top level must be a mapping, not list"),
+    ("plain words\n", "top level must be a mapping, not str"),
+])
+def test_read_yaml_mapping_names_the_file_in_every_error(tmp_path, content, message):
+    path = tmp_path / "conf.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(_Custom, match=message) as info:
+        read_yaml_mapping(path, "test file", _Custom)
+    assert "conf.yaml" in str(info.value)
+
+
+def test_read_yaml_mapping_missing_file_and_encodings(tmp_path):
+    with pytest.raises(_Custom, match="test file not found"):
+        read_yaml_mapping(tmp_path / "nope.yaml", "test file", _Custom)
+    with pytest.raises(FileNotFoundError, match="test file not found"):
+        read_yaml_mapping(tmp_path / "nope.yaml", "test file", _Custom, missing=FileNotFoundError)
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(_Custom, match="latin1.yaml: not UTF-8"):
+        read_yaml_mapping(latin1, "test file", _Custom)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# only a comment\n", encoding="utf-8")
+    assert read_yaml_mapping(empty, "test file", _Custom) == {}
+    persian = tmp_path / "fa.yaml"
+    persian.write_text("words: [خوب, بد]\n", encoding="utf-8")
+    assert read_yaml_mapping(persian, "test file", _Custom) == {"words": ["خوب", "بد"]}
+
+
+def test_read_yaml_mapping_builds_no_python_objects(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("x: !!python/object/apply:os.getcwd []\n", encoding="utf-8")
+    with pytest.raises(_Custom, match="invalid YAML"):
+        read_yaml_mapping(path, "test file", _Custom)

@@ -41,3 +41,9 @@ class TestKeywordModel(BaseModelTest):
     def test_missing_lexicon_is_a_clear_error(self, tmp_path):
         with pytest.raises(ModelError, match="lexicon not found"):
             kind_class("keyword")(lexicon=str(tmp_path / "none.yaml")).fit(["x"], {})
+
+    def test_unreadable_lexicon_is_a_clear_error(self, tmp_path):
+        path = tmp_path / "cues.yaml"
+        path.write_text("favor: [عالی\n", encoding="utf-8")
+        with pytest.raises(ModelError, match="cues.yaml: invalid YAML"):
+            kind_class("keyword")(lexicon=str(path)).fit(["x"], {})

@@ -115,3 +115,15 @@ def test_target_list_round_trips_through_plain_data():
     data = ts.to_dict()
     data["targets"].clear()
     assert ts.find("ایتا"), "to_dict must hand out a copy"
+
+
+def test_target_list_file_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="target list not found"):
+        load_targets(tmp_path / "missing.yaml")
+    bad = tmp_path / "targets.yaml"
+    bad.write_text("targets:\n  - aliases: [x]\n", encoding="utf-8")  # no id
+    with pytest.raises(ValueError, match="targets.yaml"):
+        load_targets(bad)
+    bad.write_text("version: 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="targets.yaml: .*'targets' list"):
+        load_targets(bad)

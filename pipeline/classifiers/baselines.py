@@ -60,14 +60,10 @@ def _fold(text: str) -> str:
 
 def load_keywords(path: str | Path | None = None) -> dict:
     """Read and check a cue lexicon YAML (default: the packaged ``keywords.yaml``)."""
-    import yaml
+    from ..io import read_yaml_mapping
 
     path = Path(path) if path is not None else KEYWORDS_FILE
-    if not path.is_file():
-        raise ModelError(f"keyword lexicon not found: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ModelError(f"{path}: the top level must be a mapping")
+    data = read_yaml_mapping(path, "keyword lexicon", ModelError)
     out = {"window": int(data.get("window", 6)), "negation_window": int(data.get("negation_window", 2)),
            "stance_weight": float(data.get("stance_weight", 2.0))}
     for key in _CATEGORIES + ("negators_before", "negators_after"):
