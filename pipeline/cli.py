@@ -81,7 +81,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .behaviour import BehaviourError, run_behaviour
     from .classifiers.base import ModelError, load_model, trained_on
     from .config import CVConfig, ConfigError, load_config
-    from .data import DataError, load_labelled, load_many
+    from .data import DataError, load_labelled
     from .evaluate import BenchmarkError, Report, evaluate, run_benchmark
     from .label import default_model_dir
 
@@ -102,13 +102,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             if not (args.cv and not args.behaviour and not args.benchmark):
                 models = [load_model(d) for d in (args.model or [default_model_dir()])]
         if args.cv:
-            from .train import TrainError, cross_validate
+            from .train import TrainError, cross_validate, load_data
 
             config = load_config(args.config)
             config = dataclasses.replace(config, cv=dataclasses.replace(config.cv or CVConfig(), folds=args.cv))
-            gold = load_labelled(args.gold, config.data.fields) if args.gold else load_many(config.data.gold,
-                                                                                             config.data.fields)
-            extra = load_many(config.data.extra, config.data.fields) if config.data.extra else []
+            gold = load_labelled(args.gold, config.data.fields) if args.gold else load_data(config, config.data.gold)
+            extra = load_data(config, config.data.extra)
             kinds = list(dict.fromkeys([config.model.kind, "majority", "keyword"]))
             try:
                 res = cross_validate(config, gold, extra, kinds=kinds, n_boot=args.bootstrap, progress=log)

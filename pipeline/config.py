@@ -17,7 +17,7 @@ from .io import read_yaml_mapping
 from .normalize import NormalizerConfig
 from .schema import FIELDS, LABELS
 
-__all__ = ["ConfigError", "ModelConfig", "DataConfig", "CVConfig", "TrainConfig", "load_config", "apply_overrides", "dump_config"]
+__all__ = ["ConfigError", "ModelConfig", "SourceConfig", "DataConfig", "CVConfig", "TrainConfig", "load_config", "apply_overrides", "dump_config"]
 
 
 class ConfigError(ValueError):
@@ -31,19 +31,52 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class SourceConfig:
+    """A training file with settings of its own: an entry of ``data.extra`` written as a mapping.
+
+    ``{path: reviews.jsonl, fields: [sentiment], labels: {sentiment: {from: label, map: {...}}},
+    max_rows: 500}`` trains only the sentiment head on that file's records.
+    """
+
+    path: str = ""
+    #: The fields the file labels (default: all of ``data.fields``). Its records train only
+    #: these heads; for the other fields they count as unlabelled.
+    fields: tuple[str, ...] | None = None
+    #: Label mapping for this file (default: ``data.labels``).
+    labels: dict = field(default_factory=dict)
+    #: Sample size for this file (default: ``data.max_rows``).
+    max_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            raise ValueError("a source needs a 'path'")
+        if self.fields is not None and not self.fields:
+            raise ValueError("'fields' must name at least one field")
+
+
+@dataclass(frozen=True)
 class DataConfig:
     #: Labelled files that are cross-validated and trained on (the gold set).
     gold: tuple[str, ...] = ("data/gold/seed.jsonl",)
-    #: Labelled files added to every training fold but never scored (synthetic data).
-    extra: tuple[str, ...] = ()
+    #: Labelled files added to every training fold but never scored (synthetic data): a
+    #: path, or a :class:`SourceConfig` mapping for a file with settings of its own.
+    extra: tuple[str | SourceConfig, ...] = ()
     #: The fields the model learns and is scored on.
     fields: tuple[str, ...] = FIELDS
     #: Maps a corpus's own labels onto ours, e.g.
     #: ``{sentiment: {from: label, map: {HAPPY: POSITIVE, SAD: NEGATIVE}}}``
-    #: (applies to every file; unmapped records are dropped).
+    #: (applies to every file without a mapping of its own; unmapped records are dropped).
     labels: dict = field(default_factory=dict)
     #: Keep a fixed random sample of at most this many records per file.
     max_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        for i, src in enumerate(self.extra):
+            if isinstance(src, SourceConfig) and src.fields is not None:
+                bad = [f for f in src.fields if f not in self.fields]
+                if bad:
+                    raise ValueError(f"extra[{i}] ({src.path}): field(s) {bad} are not among data.fields "
+                                     f"({', '.join(self.fields)})")
 
 
 @dataclass(frozen=True)
@@ -102,7 +135,29 @@ def _coerce(cls, name: str, value: Any, where: str):
         if name == "cv" and value in (None, False):
             return None
         return _build(sub[name], value, where)
-    if name in ("gold", "extra", "fields"):
+    if name == "extra":
+        if isinstance(value, (str, dict)):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list of paths or {{path, fields, labels, max_rows}} mappings")
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, SourceConfig):
+                out.append(item)
+            elif isinstance(item, dict):
+                out.append(_build(SourceConfig, item, f"{where}[{i}]"))
+            elif isinstance(item, str):
+                out.append(item)
+            else:
+                raise ConfigError(f"{where}[{i}]: expected a path or a {{path, fields, labels, max_rows}} mapping")
+        return tuple(out)
+    if cls is SourceConfig and name == "path":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where}: expected a file path")
+        return value
+    if cls is SourceConfig and name == "fields" and value is None:
+        return None
+    if name in ("gold", "fields"):
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):

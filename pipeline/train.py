@@ -19,11 +19,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .classifiers.base import Model, file_sha256, kind_class
-from .config import TrainConfig, dump_config
-from .data import label_counts, labels_of, load_many
+from .config import SourceConfig, TrainConfig, dump_config
+from .data import label_counts, labels_of, load_labelled
 from .evaluate import score
 
-__all__ = ["build_model", "cross_validate", "load_data", "train", "TrainError", "BASELINES"]
+__all__ = ["build_model", "cross_validate", "load_data", "load_source", "train", "TrainError", "BASELINES"]
 
 #: Metrics summarised over cross-validation repeats.
 CV_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "f_avg")
@@ -46,10 +46,35 @@ def build_model(config: TrainConfig, kind: str | None = None, params: dict | Non
                             name=config.name, version=config.version, **params)
 
 
-def load_data(config: TrainConfig, paths: Sequence[str]) -> list[dict]:
-    """Labelled records of ``paths`` as the config's data section says (fields, label mapping, sampling)."""
+def load_source(config: TrainConfig, source: str | SourceConfig) -> list[dict]:
+    """Labelled records of one file as the config's data section says (fields, label mapping, sampling).
+
+    A :class:`~pipeline.config.SourceConfig` brings its own fields, mapping and sample size; its
+    records hold ``None`` for the config's other fields, so they train only its fields' heads.
+    """
     d = config.data
-    return load_many(paths, d.fields, d.labels or None, d.max_rows, config.seed)
+    if isinstance(source, str):
+        return load_labelled(source, d.fields, d.labels or None, d.max_rows, config.seed)
+    fields = _source_fields(config, source)
+    records = load_labelled(source.path, fields, source.labels or d.labels or None,
+                            source.max_rows or d.max_rows, config.seed)
+    unlabelled = {f: None for f in d.fields if f not in fields}
+    return [{**r, **unlabelled} for r in records] if unlabelled else records
+
+
+def load_data(config: TrainConfig, sources: Sequence[str | SourceConfig]) -> list[dict]:
+    """The records of several files (see :func:`load_source`), concatenated."""
+    return [r for source in sources for r in load_source(config, source)]
+
+
+def _source_path(source: str | SourceConfig) -> str:
+    return source if isinstance(source, str) else source.path
+
+
+def _source_fields(config: TrainConfig, source: str | SourceConfig) -> tuple[str, ...]:
+    """The fields a file labels, in the config's order."""
+    chosen = config.data.fields if isinstance(source, str) else (source.fields or config.data.fields)
+    return tuple(f for f in config.data.fields if f in chosen)
 
 
 def _summary(values: np.ndarray) -> dict:
@@ -172,9 +197,10 @@ def _model_card(config: TrainConfig, model: Model, counts: dict, cv_result: dict
              "stance toward Iran's domestic messengers (`stance_domestic`), stance toward Telegram "
              "(`stance_telegram`), each FAVOR/AGAINST/NONE, and `sentiment` (POSITIVE/NEGATIVE/NEUTRAL).",
              "", "## Training data", ""]
-    for role, paths in files.items():
-        for p, n in paths:
-            lines.append(f"- {role}: `{p}` ({n} comments)")
+    for role, entries in files.items():
+        for e in entries:
+            only = f"; trains the {', '.join(e['fields'])} head(s) only" if "fields" in e else ""
+            lines.append(f"- {role}: `{e['path']}` ({e['n']} comments{only})")
     lines += ["", "Label counts in the gold files:", ""]
     for f, c in counts.items():
         lines.append(f"- {f}: " + ", ".join(f"{lab} {n}" for lab, n in c.items()))
@@ -237,8 +263,10 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
         raise TrainError(f"{out_dir} exists and is not empty; pass --force to replace it")
     t0 = time.perf_counter()
     fields = config.data.fields
-    gold = load_data(config, config.data.gold)
-    extra = load_data(config, config.data.extra) if config.data.extra else []
+    parts = {role: [(source, load_source(config, source)) for source in sources]
+             for role, sources in (("gold", config.data.gold), ("extra", config.data.extra))}
+    gold = [r for _, records in parts["gold"] for r in records]
+    extra = [r for _, records in parts["extra"] for r in records]
     log(f"training {config.model.kind} model {config.name!r} on {len(gold)} gold + {len(extra)} extra comments")
     metrics: dict = {"name": config.name, "version": config.version, "kind": config.model.kind,
                      "data": {"gold": len(gold), "extra": len(extra)}}
@@ -250,8 +278,11 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
     texts = [r["text"] for r in gold + extra]
     model = build_model(config).fit(texts, labels_of(gold + extra, fields))
     model.training_info = {
-        role: [{"path": str(p), "sha256": file_sha256(p), "n": len(load_data(config, [p]))} for p in paths]
-        for role, paths in (("gold", config.data.gold), ("extra", config.data.extra))}
+        role: [{"path": _source_path(s), "sha256": file_sha256(_source_path(s)), "n": len(records),
+                **({"fields": list(_source_fields(config, s))}
+                   if _source_fields(config, s) != config.data.fields else {})}
+               for s, records in role_parts]
+        for role, role_parts in parts.items()}
     seconds = time.perf_counter() - t0
     metrics["train_seconds"] = round(seconds, 2)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -260,8 +291,7 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
         model.save(tmp)
         (tmp / "config.yaml").write_text(dump_config(config), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        files = {"gold": [(f["path"], f["n"]) for f in model.training_info["gold"]],
-                 "extra (training only)": [(f["path"], f["n"]) for f in model.training_info["extra"]]}
+        files = {"gold": model.training_info["gold"], "extra (training only)": model.training_info["extra"]}
         (tmp / "README.md").write_text(_model_card(config, model, label_counts(gold, fields), cv_result,
                                                    files, seconds), encoding="utf-8")
         if out_dir.exists():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import ConfigError, TrainConfig, apply_overrides, dump_config, load_config
+from pipeline.config import ConfigError, SourceConfig, TrainConfig, apply_overrides, dump_config, load_config
 from conftest import ROOT
 
 
@@ -32,6 +32,13 @@ def test_overrides_are_parsed_as_yaml(tmp_path):
     ("normalizer: {digits: roman}", "digits"),
     ("- a\n- b", "top level must be a mapping"),
     ("model: [", "invalid YAML"),
+    ("data: {extra: [{fields: [sentiment]}]}", "data.extra[0]: a source needs a 'path'"),
+    ("data: {extra: [{path: r.jsonl, weight: 2}]}", "data.extra[0]: unknown key(s) weight"),
+    ("data: {extra: [{path: r.jsonl, fields: [mood]}]}", "data.extra[0].fields: unknown field(s)"),
+    ("data: {extra: [{path: r.jsonl, max_rows: 0}]}", "data.extra[0].max_rows: expected a positive integer"),
+    ("data: {extra: [7]}", "data.extra[0]: expected a path or a"),
+    ("data: {fields: [sentiment], extra: [{path: r.jsonl, fields: [stance_telegram]}]}",
+     "['stance_telegram'] are not among data.fields"),
 ])
 def test_invalid_configs_give_clear_errors(tmp_path, text, message):
     path = tmp_path / "c.yaml"
@@ -51,6 +58,20 @@ def test_missing_config_and_bad_override(tmp_path):
 
 def test_dump_round_trips(tmp_path):
     config = load_config(ROOT / "configs" / "default.yaml", ["model.params.C=3"])
+    path = tmp_path / "resolved.yaml"
+    path.write_text(dump_config(config), encoding="utf-8")
+    assert load_config(path) == config
+
+
+def test_extra_entries_may_carry_settings_of_their_own(tmp_path):
+    source = ("{path: reviews.jsonl, fields: [sentiment], max_rows: 50, "
+              "labels: {sentiment: {from: label, map: {HAPPY: POSITIVE, SAD: NEGATIVE}}}}")
+    config = load_config(ROOT / "configs" / "default.yaml", [f"data.extra=[synth.jsonl, {source}]"])
+    plain, own = config.data.extra
+    assert plain == "synth.jsonl"
+    assert isinstance(own, SourceConfig)
+    assert (own.path, own.fields, own.max_rows) == ("reviews.jsonl", ("sentiment",), 50)
+    assert own.labels["sentiment"]["map"]["SAD"] == "NEGATIVE"
     path = tmp_path / "resolved.yaml"
     path.write_text(dump_config(config), encoding="utf-8")
     assert load_config(path) == config

@@ -1,0 +1,83 @@
+"""Training data from several files: per-file label mappings, fields and samples."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, write_jsonl
+from pipeline.config import load_config
+from pipeline.data import DataError, labels_of
+from pipeline.train import build_model, load_data, load_source, train
+
+REVIEWS = [("غذا خیلی خوشمزه بود و سریع رسید", "HAPPY"), ("سرد و بی‌کیفیت بود، دیگه سفارش نمیدم", "SAD"),
+           ("بسته‌بندی عالی بود", "HAPPY"), ("پیک دیر اومد و غذا خراب بود", "SAD"),
+           ("کیفیتش خوب بود", "HAPPY"), ("اصلا ارزش نداشت", "SAD"), ("بی‌نظیر بود", "HAPPY"),
+           ("نمی‌دونم، معمولی بود", "MIXED")]
+
+
+@pytest.fixture()
+def reviews(tmp_path):
+    # A corpus with labels of its own, and a stray key that looks like one of ours.
+    rows = [{"id": f"r{i}", "text": t, "label": lab, "stance_domestic": "whatever"}
+            for i, (t, lab) in enumerate(REVIEWS)]
+    return write_jsonl(tmp_path / "reviews.jsonl", rows)
+
+
+def _config(gold_path, reviews, *extra_sets):
+    source = (f"{{path: {reviews}, fields: [sentiment], "
+              "labels: {sentiment: {from: label, map: {HAPPY: POSITIVE, SAD: NEGATIVE}}}}")
+    return load_config(ROOT / "configs" / "tfidf.yaml",
+                       [f"data.gold=[{gold_path}]", f"data.extra=[{source}]", "cv.folds=3", "cv.repeats=1",
+                        *extra_sets])
+
+
+def test_a_source_labels_only_its_own_fields(gold_path, reviews):
+    config = _config(gold_path, reviews)
+    records = load_source(config, config.data.extra[0])
+    assert len(records) == 7  # MIXED has no mapping: dropped
+    assert {r["sentiment"] for r in records} == {"POSITIVE", "NEGATIVE"}
+    assert all(r["stance_domestic"] is None and r["stance_telegram"] is None for r in records)
+
+
+def test_a_source_max_rows_samples_that_file_only(gold_path, reviews):
+    config = _config(gold_path, reviews, "data.max_rows=1000")
+    source = config.data.extra[0]
+    few = replace(config, data=replace(config.data, extra=(replace(source, max_rows=3),)))
+    assert len(load_source(few, few.data.extra[0])) == 3
+    assert len(load_data(few, few.data.gold)) == 49
+
+
+def test_unlabelled_fields_leave_those_heads_alone(gold_path, reviews, gold_records):
+    config = _config(gold_path, reviews)
+    extra = load_data(config, config.data.extra)
+    both = gold_records + extra
+    with_reviews = build_model(config, "majority").fit([r["text"] for r in both], labels_of(both))
+    gold_only = build_model(config, "majority").fit([r["text"] for r in gold_records], labels_of(gold_records))
+    for field in ("stance_domestic", "stance_telegram"):
+        assert np.allclose(with_reviews.prior_[field], gold_only.prior_[field])
+    assert not np.allclose(with_reviews.prior_["sentiment"], gold_only.prior_["sentiment"])
+
+
+def test_train_records_each_source_and_what_it_trains(tmp_path, gold_path, reviews):
+    config = _config(gold_path, reviews)
+    out = tmp_path / "model"
+    _, metrics = train(config, out, log=lambda msg: None)
+    assert metrics["data"] == {"gold": 49, "extra": 7}
+    info = json.loads((out / "model.json").read_text(encoding="utf-8"))["training"]
+    assert info["extra"][0]["n"] == 7 and info["extra"][0]["fields"] == ["sentiment"]
+    assert "fields" not in info["gold"][0]
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "(7 comments; trains the sentiment head(s) only)" in card
+    resolved = load_config(out / "config.yaml")
+    assert resolved.data.extra == config.data.extra
+
+
+def test_a_source_missing_a_listed_field_names_the_line(tmp_path, gold_path):
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "1", "text": "خوب بود", "label": "HAPPY"}])
+    config = load_config(ROOT / "configs" / "tfidf.yaml",
+                         [f"data.gold=[{gold_path}]", f"data.extra=[{{path: {bad}, fields: [sentiment]}}]"])
+    with pytest.raises(DataError, match=r"bad.jsonl:1: missing field 'sentiment'"):
+        load_data(config, config.data.extra)
