@@ -199,7 +199,8 @@ def _model_card(config: TrainConfig, model: Model, counts: dict, cv_result: dict
              "", "## Training data", ""]
     for role, entries in files.items():
         for e in entries:
-            only = f"; trains the {', '.join(e['fields'])} head(s) only" if "fields" in e else ""
+            heads = e.get("fields", [])
+            only = f"; trains only the {' and '.join(heads)} head{'s' if len(heads) > 1 else ''}" if heads else ""
             lines.append(f"- {role}: `{e['path']}` ({e['n']} comments{only})")
     lines += ["", "Label counts in the gold files:", ""]
     for f, c in counts.items():

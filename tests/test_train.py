@@ -70,7 +70,7 @@ def test_train_records_each_source_and_what_it_trains(tmp_path, gold_path, revie
     assert info["extra"][0]["n"] == 7 and info["extra"][0]["fields"] == ["sentiment"]
     assert "fields" not in info["gold"][0]
     card = (out / "README.md").read_text(encoding="utf-8")
-    assert "(7 comments; trains the sentiment head(s) only)" in card
+    assert "(7 comments; trains only the sentiment head)" in card
     resolved = load_config(out / "config.yaml")
     assert resolved.data.extra == config.data.extra
 
