@@ -68,8 +68,15 @@ class TargetSet:
     """Compiled target list (see module doc for the YAML schema)."""
 
     def __init__(self, data: dict[str, Any]) -> None:
+        """Compile ``data``; any malformed part is a :class:`ValueError`."""
         if not isinstance(data, dict) or "targets" not in data:
             raise ValueError("targets YAML needs a 'targets' list")
+        try:
+            self._compile(data)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed target list ({type(exc).__name__}: {exc})") from None
+
+    def _compile(self, data: dict[str, Any]) -> None:
         self._data = copy.deepcopy(data)
         self.context_window = int(data.get("context_window", 6))
         self.list_window = int(data.get("list_window", 3))
@@ -171,7 +178,7 @@ def load_targets(path: str | os.PathLike | None = None) -> TargetSet:
     data = read_yaml_mapping(path, "target list", ValueError, missing=FileNotFoundError)
     try:
         return TargetSet(data)
-    except (ValueError, KeyError, TypeError) as exc:
+    except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
 
 

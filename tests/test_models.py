@@ -94,7 +94,8 @@ def test_encoder_with_a_bad_saved_target_list_is_refused(gold_records, tmp_path)
     EncoderModel().fit([r["text"] for r in gold_records], labels_of(gold_records)).save(tmp_path / "m")
     meta_path = tmp_path / "m" / "model.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta["target_list"] = {"no targets": True}
-    meta_path.write_text(json.dumps(meta), encoding="utf-8")
-    with pytest.raises(ModelError, match="target_list"):
-        load_model(tmp_path / "m")
+    for bad in ({"no targets": True}, {"targets": [{"aliases": ["x"]}]}, {"targets": [7]}):
+        meta["target_list"] = bad
+        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        with pytest.raises(ModelError, match="target_list"):
+            load_model(tmp_path / "m")

@@ -253,7 +253,7 @@ class EncoderModel(Model):
 
             try:
                 self.targets_ = TargetSet(meta["target_list"])
-            except (ValueError, KeyError, TypeError) as exc:
+            except ValueError as exc:
                 raise ModelError(f"{directory}: bad 'target_list' in model.json: {exc}") from exc
         if self.lexicon_fields:
             from ..lexicon import SentimentLexicon
