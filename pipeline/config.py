@@ -146,7 +146,7 @@ def _coerce(cls, name: str, value: Any, where: str):
                 out.append(item)
             elif isinstance(item, dict):
                 out.append(_build(SourceConfig, item, f"{where}[{i}]"))
-            elif isinstance(item, str):
+            elif isinstance(item, str) and item.strip():
                 out.append(item)
             else:
                 raise ConfigError(f"{where}[{i}]: expected a path or a {{path, fields, labels, max_rows}} mapping")
@@ -162,6 +162,8 @@ def _coerce(cls, name: str, value: Any, where: str):
             value = [value]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: expected a list of strings")
+        if name == "gold" and not all(v.strip() for v in value):
+            raise ConfigError(f"{where}: a file path is empty")
         if name == "fields":
             bad = [v for v in value if v not in FIELDS]
             if bad:

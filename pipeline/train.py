@@ -53,8 +53,7 @@ def load_source(config: TrainConfig, source: str | SourceConfig) -> list[dict]:
     records hold ``None`` for the config's other fields, so they train only its fields' heads.
     """
     d = config.data
-    if isinstance(source, str):
-        return load_labelled(source, d.fields, d.labels or None, d.max_rows, config.seed)
+    source = _as_source(source)
     fields = _source_fields(config, source)
     records = load_labelled(source.path, fields, source.labels or d.labels or None,
                             source.max_rows or d.max_rows, config.seed)
@@ -67,14 +66,24 @@ def load_data(config: TrainConfig, sources: Sequence[str | SourceConfig]) -> lis
     return [r for source in sources for r in load_source(config, source)]
 
 
-def _source_path(source: str | SourceConfig) -> str:
-    return source if isinstance(source, str) else source.path
+def _as_source(source: str | SourceConfig) -> SourceConfig:
+    """A plain path is a source with no settings of its own."""
+    return SourceConfig(path=source) if isinstance(source, str) else source
 
 
-def _source_fields(config: TrainConfig, source: str | SourceConfig) -> tuple[str, ...]:
+def _source_fields(config: TrainConfig, source: SourceConfig) -> tuple[str, ...]:
     """The fields a file labels, in the config's order."""
-    chosen = config.data.fields if isinstance(source, str) else (source.fields or config.data.fields)
-    return tuple(f for f in config.data.fields if f in chosen)
+    return tuple(f for f in config.data.fields if f in (source.fields or config.data.fields))
+
+
+def _file_info(config: TrainConfig, source: str | SourceConfig, records: list[dict]) -> dict:
+    """What ``model.json`` records of a training file: path, digest, count and (if fewer) its fields."""
+    source = _as_source(source)
+    info = {"path": source.path, "sha256": file_sha256(source.path), "n": len(records)}
+    fields = _source_fields(config, source)
+    if fields != config.data.fields:
+        info["fields"] = list(fields)
+    return info
 
 
 def _summary(values: np.ndarray) -> dict:
@@ -278,12 +287,8 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
         metrics["cv"] = {"folds": config.cv.folds, "repeats": config.cv.repeats, "results": cv_result}
     texts = [r["text"] for r in gold + extra]
     model = build_model(config).fit(texts, labels_of(gold + extra, fields))
-    model.training_info = {
-        role: [{"path": _source_path(s), "sha256": file_sha256(_source_path(s)), "n": len(records),
-                **({"fields": list(_source_fields(config, s))}
-                   if _source_fields(config, s) != config.data.fields else {})}
-               for s, records in role_parts]
-        for role, role_parts in parts.items()}
+    model.training_info = {role: [_file_info(config, s, records) for s, records in role_parts]
+                           for role, role_parts in parts.items()}
     seconds = time.perf_counter() - t0
     metrics["train_seconds"] = round(seconds, 2)
     out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,8 @@ def test_overrides_are_parsed_as_yaml(tmp_path):
     ("data: {extra: [{path: r.jsonl, fields: [mood]}]}", "data.extra[0].fields: unknown field(s)"),
     ("data: {extra: [{path: r.jsonl, max_rows: 0}]}", "data.extra[0].max_rows: expected a positive integer"),
     ("data: {extra: [7]}", "data.extra[0]: expected a path or a"),
+    ("data: {extra: [a.jsonl, '']}", "data.extra[1]: expected a path or a"),
+    ("data: {gold: ['']}", "data.gold: a file path is empty"),
     ("data: {fields: [sentiment], extra: [{path: r.jsonl, fields: [stance_telegram]}]}",
      "['stance_telegram'] are not among data.fields"),
 ])
