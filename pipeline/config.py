@@ -17,7 +17,7 @@ from .io import read_yaml_mapping
 from .normalize import NormalizerConfig
 from .schema import FIELDS, LABELS
 
-__all__ = ["ConfigError", "ModelConfig", "SourceConfig", "DataConfig", "CVConfig", "TrainConfig", "load_config", "apply_overrides", "dump_config"]
+__all__ = ["ConfigError", "ModelConfig", "SourceConfig", "DataConfig", "CVConfig", "CardConfig", "TrainConfig", "load_config", "apply_overrides", "dump_config"]
 
 
 class ConfigError(ValueError):
@@ -87,6 +87,20 @@ class CVConfig:
 
 
 @dataclass(frozen=True)
+class CardConfig:
+    """What the model card says that the data cannot: the intended use and known limits.
+
+    The card derives the rest (fields, training files, label counts, rare classes, metrics)
+    from the config and the data.
+    """
+
+    #: Replaces the card's generic intended-use paragraph.
+    intended_use: str = ""
+    #: Added to the card's limits, one bullet each: where the gold comes from, known errors.
+    limits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     name: str = "model"
     version: str = "0.1.0"
@@ -94,6 +108,7 @@ class TrainConfig:
     normalizer: dict = field(default_factory=dict)
     data: DataConfig = field(default_factory=DataConfig)
     cv: CVConfig | None = field(default_factory=CVConfig)
+    card: CardConfig = field(default_factory=CardConfig)
     seed: int = 13
 
     def to_dict(self) -> dict:
@@ -130,7 +145,7 @@ def _build(cls, data: Any, where: str):
 
 
 def _coerce(cls, name: str, value: Any, where: str):
-    sub = {"model": ModelConfig, "data": DataConfig, "cv": CVConfig}
+    sub = {"model": ModelConfig, "data": DataConfig, "cv": CVConfig, "card": CardConfig}
     if cls is TrainConfig and name in sub:
         if name == "cv" and value in (None, False):
             return None
@@ -199,6 +214,20 @@ def _coerce(cls, name: str, value: Any, where: str):
         if name in ("folds", "repeats") and value < (2 if name == "folds" else 1):
             raise ConfigError(f"{where}: too small ({value})")
         return value
+    if cls is CardConfig and name == "limits":
+        if isinstance(value, str):
+            value = [value]
+        if value is None:
+            return ()
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{where}: expected a list of non-empty strings")
+        return tuple(v.strip() for v in value)
+    if name == "intended_use":
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string")
+        return value.strip()
     if name in ("name", "version", "kind"):
         if not isinstance(value, (str, int, float)):
             raise ConfigError(f"{where}: expected a string")

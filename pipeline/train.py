@@ -22,6 +22,7 @@ from .classifiers.base import Model, file_sha256, kind_class
 from .config import SourceConfig, TrainConfig, dump_config
 from .data import label_counts, labels_of, load_labelled
 from .evaluate import score
+from .schema import LABELS
 
 __all__ = ["build_model", "cross_validate", "load_data", "load_source", "train", "TrainError", "BASELINES"]
 
@@ -199,12 +200,45 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
     return out
 
 
-def _model_card(config: TrainConfig, model: Model, counts: dict, cv_result: dict | None,
-                files: dict, seconds: float) -> str:
+#: What each field means, for the model card.
+FIELD_MEANING = {"stance_domestic": "stance toward Iran's domestic messengers",
+                 "stance_telegram": "stance toward Telegram", "sentiment": "sentiment"}
+#: A class with fewer gold comments than this is called out in the card's limits.
+RARE_CLASS = 10
+
+
+def _card_limits(config: TrainConfig, n_gold: int, gold_counts: dict, train_counts: dict,
+                 cv_run: bool) -> list[str]:
+    """The card's limits: what the data shows (size, rare and missing classes), then the config's own."""
+    out = []
+    if cv_run:
+        out.append(f"The figures above come from cross-validation on {n_gold} gold comments; "
+                   "their intervals show how far they can move.")
+    else:
+        out.append("No cross-validated figures: score the model on labelled comments it did not see "
+                   "with `nazar evaluate --gold FILE --model DIR`.")
+    for f, counts in gold_counts.items():
+        for lab, n in counts.items():
+            if n == 0 and train_counts[f][lab] == 0:
+                out.append(f"`{f}` {lab}: no training comment has this label, so the model never predicts it.")
+            elif n == 0:
+                out.append(f"`{f}` {lab}: only the extra files hold this label ({train_counts[f][lab]} "
+                           "comments), so cross-validation cannot measure it.")
+            elif n < RARE_CLASS:
+                out.append(f"`{f}` {lab}: {n} gold comment{'s' if n > 1 else ''}, so its figures are "
+                           "poorly estimated.")
+    out.append("Metrics of a model scored on the comments it was trained on are optimistic: use the "
+               "cross-validated figures or a held-out set.")
+    return out + list(config.card.limits)
+
+
+def _model_card(config: TrainConfig, model: Model, n_gold: int, counts: dict, train_counts: dict,
+                cv_result: dict | None, files: dict, seconds: float) -> str:
+    fields = list(counts)
+    described = [f"{FIELD_MEANING[f]} (`{f}`: {'/'.join(LABELS[f])})" for f in fields]
+    listing = described[0] if len(described) == 1 else ", ".join(described[:-1]) + " and " + described[-1]
     lines = [f"# Model card: {config.name} {config.version}", "",
-             f"Kind: `{model.kind}`. Labels three fields of a Persian comment: "
-             "stance toward Iran's domestic messengers (`stance_domestic`), stance toward Telegram "
-             "(`stance_telegram`), each FAVOR/AGAINST/NONE, and `sentiment` (POSITIVE/NEGATIVE/NEUTRAL).",
+             f"Kind: `{model.kind}`. Labels the {listing} of a Persian comment.",
              "", "## Training data", ""]
     for role, entries in files.items():
         for e in entries:
@@ -245,18 +279,12 @@ def _model_card(config: TrainConfig, model: Model, counts: dict, cv_result: dict
                                  f"{d['macro_f1']['share_above_zero']:.2f} |")
     else:
         lines.append("No cross-validation was run (the config has no `cv` section).")
-    lines += ["", "## Intended use", "",
-              "Batch labelling of Persian reader comments about domestic messengers and Telegram for "
-              "research and analysis, with `nazar label`. Aggregate figures are more trustworthy than "
-              "single labels; check a sample by hand before drawing conclusions.", "",
-              "## Limits", "",
-              "- The gold set is small and comes from one state-media site in May 2018; "
-              "Telegram FAVOR is nearly absent from it, so that class is poorly estimated.",
-              "- Cross-validated figures on a few dozen comments have wide intervals (see above).",
-              "- Sarcasm, replies and comments about other topics are the usual errors.",
-              "- Metrics of a model trained on the gold set, evaluated on that same set, are "
-              "optimistic: use the cross-validated figures above or a held-out set.",
-              "", f"Trained in {seconds:.1f} s. Resolved config: `config.yaml`; metrics: `metrics.json`.", ""]
+    use = config.card.intended_use or (
+        "Batch labelling of Persian comments with `nazar label`, for research and analysis. Aggregate "
+        "figures are more trustworthy than single labels; check a sample by hand before drawing conclusions.")
+    lines += ["", "## Intended use", "", use, "", "## Limits", ""]
+    lines += [f"- {item}" for item in _card_limits(config, n_gold, counts, train_counts, cv_result is not None)]
+    lines += ["", f"Trained in {seconds:.1f} s. Resolved config: `config.yaml`; metrics: `metrics.json`.", ""]
     return "\n".join(lines)
 
 
@@ -298,8 +326,9 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
         (tmp / "config.yaml").write_text(dump_config(config), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         files = {"gold": model.training_info["gold"], "extra (training only)": model.training_info["extra"]}
-        (tmp / "README.md").write_text(_model_card(config, model, label_counts(gold, fields), cv_result,
-                                                   files, seconds), encoding="utf-8")
+        card = _model_card(config, model, len(gold), label_counts(gold, fields),
+                           label_counts(gold + extra, fields), cv_result, files, seconds)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         shutil.move(str(tmp), str(out_dir))
