@@ -3,11 +3,13 @@
 Readers yield :class:`Item` objects one record at a time: either a record
 (``id``, ``text`` and the rest of the row) or a reject with its reason, so
 that every input record is accounted for. Nothing is held in memory beyond
-the current line (JSONL, CSV/TSV) or the current record batch (Parquet).
+the current line (JSONL, CSV/TSV), array element (JSON) or record batch (Parquet).
 
 * :func:`read_jsonl` — one record per non-blank line;
 * :func:`read_csv` — a header row, then one record per row (``delimiter="\\t"`` for TSV);
 * :func:`read_parquet` — one record per row, read by record batches;
+* :func:`read_json_array` — one record per element of a top-level JSON array, parsed one
+  element at a time;
 * :func:`read_items` — any of them, by format name (:func:`input_format` picks it from the extension).
 
 Writers (:class:`JsonlWriter`, :class:`CsvWriter`, :class:`ParquetWriter`)
@@ -20,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +30,7 @@ from typing import IO, Iterable, Iterator, Sequence
 
 __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
-    "read_jsonl", "read_csv", "read_parquet", "read_items", "input_format", "output_format", "input_total",
+    "read_jsonl", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format", "output_format", "input_total",
     "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "atomic_write_text",
     "read_yaml_mapping",
 ]
@@ -41,9 +44,11 @@ INPUT_FORMATS: dict[str, tuple[str, ...]] = {
     "csv": (".csv",),
     "tsv": (".tsv", ".tab"),
     "parquet": (".parquet", ".pq"),
+    # A top-level array of records; a .json file that holds one record per line is read as jsonl.
+    "json": (".json",),
 }
 #: Output formats and their extensions.
-OUTPUT_FORMATS: dict[str, tuple[str, ...]] = INPUT_FORMATS
+OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {k: v for k, v in INPUT_FORMATS.items() if k != "json"}
 
 
 class InputError(ValueError):
@@ -76,7 +81,11 @@ def _format_of(path: str | Path, table: dict[str, tuple[str, ...]]) -> str | Non
 
 
 def input_format(source: str | Path | None, forced: str | None = None) -> str:
-    """The input format: ``forced`` if given, else from the extension; standard input is JSONL."""
+    """The input format: ``forced`` if given, else from the extension; standard input is JSONL.
+
+    A ``.json`` file whose first record starts a line with ``{`` (JSON Lines under another
+    name) is ``jsonl``; one that starts with ``[`` is ``json``, a single array of records.
+    """
     if forced:
         if forced not in INPUT_FORMATS:
             raise InputError(f"unknown input format {forced!r}; known: {', '.join(INPUT_FORMATS)}")
@@ -87,8 +96,21 @@ def input_format(source: str | Path | None, forced: str | None = None) -> str:
     if fmt is None:
         exts = ", ".join(e for v in INPUT_FORMATS.values() for e in v)
         raise InputError(f"cannot tell the format of {source} from its extension ({exts}); "
-                         "pass --format jsonl|csv|tsv|parquet")
+                         f"pass --format {'|'.join(INPUT_FORMATS)}")
+    if fmt == "json" and _first_json_byte(source) == b"{":
+        return "jsonl"
     return fmt
+
+
+def _first_json_byte(path: str | Path) -> bytes:
+    """The first byte of ``path`` after a byte-order mark and white space (b"" if none, or unreadable)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return b""
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head[:1]
 
 
 def output_format(path: str | Path) -> str:
@@ -191,6 +213,130 @@ def read_jsonl(source: str | Path | IO[bytes] | None, text_field: str = "text", 
             item = _parse_json_line(line_no, raw.rstrip(b"\r\n"), text_field, id_field, max_chars, truncate)
             item.end = pos
             yield item
+    finally:
+        if close:
+            fh.close()
+
+
+# -- JSON array ------------------------------------------------------------------------------
+# Bytes that matter for finding where an element ends. JSON's structural characters are ASCII,
+# and no byte of a multi-byte UTF-8 character is, so the scan works on raw bytes.
+_JSON_SCAN = re.compile(rb'["\\\[\]{}]')
+_JSON_SCALAR_END = re.compile(rb"[,\] \t\r\n]")  # JSON's white space only: a stray \f is part of the value
+_JSON_WS = b" \t\r\n"
+_JSON_CHUNK = 1 << 16
+
+
+def read_json_array(source: str | Path | IO[bytes] | None, text_field: str = "text", id_field: str = "id",
+                    max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
+                    start: tuple[int, int] | None = None) -> Iterator[Item]:
+    """Yield one :class:`Item` per element of a top-level JSON array of records (``[{...}, ...]``).
+
+    The array is scanned one element at a time, so it is never held in memory whole. An
+    element that is not valid JSON or not an object is a reject, as is an element cut off by
+    the end of the file. :attr:`Item.line` is the element's position in the array (1-based)
+    and stands in for a missing id. ``start=(offset, position)`` continues after the element
+    that ended at byte ``offset`` (a file only).
+    """
+    fh, close = _open_source(source)
+    buf, base = b"", 0  # base: the file offset of buf[0]
+
+    def more(keep_from: int) -> int:
+        """Drop buf[:keep_from], read another chunk; returns how far positions moved (-1 at EOF)."""
+        nonlocal buf, base
+        chunk = fh.read(_JSON_CHUNK)
+        if not chunk:
+            return -1
+        buf, base = buf[keep_from:] + chunk, base + keep_from
+        return keep_from
+
+    def skip_ws(i: int) -> int:
+        while True:
+            while i < len(buf) and buf[i] in _JSON_WS:
+                i += 1
+            if i < len(buf):
+                return i
+            moved = more(i)
+            if moved < 0:
+                return len(buf)
+            i -= moved
+
+    def element(i: int) -> tuple[int, int | None]:
+        """Where the value starting at buf[i] starts and ends once read (reading more moves both);
+        the end is None if the file ends first."""
+        first = buf[i:i + 1]
+        if first not in (b"{", b"[", b'"'):
+            while True:
+                m = _JSON_SCALAR_END.search(buf, i)
+                if m:
+                    return i, m.start()
+                moved = more(i)
+                if moved < 0:
+                    return i, len(buf)
+                i -= moved
+        start, j, depth, in_string = i, i, 0, False
+        while True:
+            m = _JSON_SCAN.search(buf, j)
+            if m is None or (m.group() == b"\\" and m.start() + 1 >= len(buf)):
+                resume = m.start() if m else len(buf)
+                moved = more(start)
+                if moved < 0:
+                    return start, None
+                start, j = start - moved, resume - moved
+                continue
+            c, j = m.group(), m.end()
+            if in_string:
+                if c == b"\\":
+                    j += 1
+                elif c == b'"':
+                    in_string = False
+                    if depth == 0:
+                        return start, j
+            elif c == b'"':
+                in_string = True
+            elif c in (b"{", b"["):
+                depth += 1
+            elif c in (b"}", b"]"):
+                depth -= 1
+                if depth == 0:
+                    return start, j
+
+    try:
+        position = 0
+        if start is not None:
+            base, position = start
+            fh.seek(base)
+        else:
+            more(0)
+            if buf.startswith(b"\xef\xbb\xbf"):
+                buf, base = buf[3:], 3
+            i = skip_ws(0)
+            if i >= len(buf):
+                return
+            if buf[i:i + 1] != b"[":
+                hint = " (one object per line is JSON Lines: pass --format jsonl)" if buf[i:i + 1] == b"{" else ""
+                raise InputError(f"{_name(source)}: expected a JSON array of records{hint}")
+            buf, base = buf[i + 1:], base + i + 1
+        i = 0
+        while True:
+            i = skip_ws(i)
+            if i >= len(buf):
+                return  # the file ends between elements (a missing "]" loses nothing)
+            c = buf[i:i + 1]
+            if c == b"]":
+                return
+            if c == b",":  # after an element, or an empty slot: [a,,b]
+                i += 1
+                continue
+            i, end = element(i)
+            position += 1
+            if end is None:
+                yield Item(position, None, reason="the file ends inside this record", end=base + len(buf))
+                return
+            item = _parse_json_line(position, buf[i:end], text_field, id_field, max_chars, truncate)
+            item.end = base + end
+            yield item
+            i = end
     finally:
         if close:
             fh.close()
@@ -377,6 +523,8 @@ def read_items(source, fmt: str, text_field: str = "text", id_field: str = "id",
         return read_csv(source, delimiter="," if fmt == "csv" else "\t", start=start, **common)
     if fmt == "parquet":
         return read_parquet(source, start_row=start[0] if start else 0, **common)
+    if fmt == "json":
+        return read_json_array(source, start=start, **common)
     raise InputError(f"unknown input format {fmt!r}; known: {', '.join(INPUT_FORMATS)}")
 
 

@@ -265,7 +265,8 @@ class LabelSummary:
         if self.resumed_from:
             lines.append(f"  resumed after {self.resumed_from} records done by an earlier run")
         for f, c in self.counts.items():
-            lines.append(f"  {f}: " + ", ".join(f"{lab} {n}" for lab, n in sorted(c.items())))
+            if c:
+                lines.append(f"  {f}: " + ", ".join(f"{lab} {n}" for lab, n in sorted(c.items())))
         if self.rejected:
             lines.append(f"  rejects ({self.rejects}):")
             for reason, n in sorted(self.reject_reasons.items(), key=lambda kv: -kv[1]):
@@ -385,10 +386,10 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                on_chunk: Callable[[LabelSummary], None] | None = None, *, input_format: str | None = None,
                truncate: bool = False, resume: bool = False, engine: str = "local", workers: int | None = None,
                cache_size: int = 8192, stream=None) -> LabelSummary:
-    """Label a JSONL, CSV/TSV or Parquet file (``None`` or ``-``: standard input) into ``output_path``.
+    """Label a JSONL, CSV/TSV, Parquet or JSON-array file (``None`` or ``-``: standard input) into ``output_path``.
 
     The input format comes from ``input_format`` (``jsonl``, ``csv``, ``tsv``,
-    ``parquet``) or the input's extension (standard input: JSONL); the output
+    ``parquet``, ``json``) or the input's extension (standard input: JSONL); the output
     format from the output's extension. Each output record holds ``id``, one
     label per field, ``probs`` and ``model`` (flattened to columns in CSV, TSV
     and Parquet). Rejected records go to :func:`rejects_path` with ``line``,

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .io import InputError, JsonlWriter, input_total, open_writer, read_csv, read_jsonl, read_parquet
+from .io import InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl, read_parquet
 from .label import BatchLabeller, LabelError, LabelSummary, default_model_dir, reason_kind, rejects_path, work_dir
 
 __all__ = ["label_with_ray", "CommentSource"]
@@ -70,6 +70,8 @@ def _read_range(path: str, fmt: str, options: dict, start, stop, block_rows: int
         items = read_jsonl(path, start=start, stop=stop, **options)
     elif fmt in ("csv", "tsv"):
         items = read_csv(path, delimiter="," if fmt == "csv" else "\t", **options)
+    elif fmt == "json":
+        items = read_json_array(path, **options)
     else:
         items = read_parquet(path, start_row=start, stop_row=stop, **options)
     return _items_table(items, block_rows)

@@ -192,3 +192,12 @@ def test_train_bad_config_is_a_clear_error(tmp_path, capsys):
     code, _, err = run(["train", cfg, "-o", tmp_path / "m"], capsys)
     assert code == 1
     assert "cv.folds" in err and str(cfg) in err
+
+
+def test_label_format_choices_are_the_readers_formats():
+    from pipeline.cli import build_parser
+    from pipeline.io import INPUT_FORMATS
+
+    label = next(a for a in build_parser()._subparsers._group_actions[0].choices["label"]._actions
+                 if a.dest == "format")
+    assert list(label.choices) == list(INPUT_FORMATS)

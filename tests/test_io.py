@@ -9,8 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pipeline.io as pio
 from pipeline.io import (CsvWriter, InputError, JsonlWriter, ParquetWriter, flat_columns, input_format,
-                         output_format, read_csv, read_items, read_jsonl, read_parquet, read_yaml_mapping)
+                         output_format, read_csv, read_items, read_json_array, read_jsonl, read_parquet,
+                         read_yaml_mapping)
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -204,6 +206,81 @@ def test_parquet_text_column_of_numbers_is_rejected_per_row(tmp_path):
     pq.write_table(pa.table({"text": [1, 2]}), path)
     items = list(read_parquet(path))
     assert [it.reason for it in items] == ["field 'text' is not a string (int)"] * 2
+
+
+# -- JSON arrays -------------------------------------------------------------------------------
+def _as_jsonl(elements) -> list:
+    """What the JSONL reader makes of the same elements, one per line."""
+    data = b"".join(json.dumps(e, ensure_ascii=False).encode("utf-8") + b"\n" for e in elements)
+    return [(it.record, it.reason) for it in read_jsonl(io.BytesIO(data))]
+
+
+@FUZZ
+@given(st.lists(st.one_of(records, json_values), max_size=20), st.sampled_from([None, 0, 2]),
+       st.sampled_from([1, 3, 64, 1 << 16]))
+def test_a_json_array_yields_what_jsonl_yields_for_the_same_records(elements, indent, chunk):
+    data = json.dumps(elements, ensure_ascii=False, indent=indent).encode("utf-8")
+    old, pio._JSON_CHUNK = pio._JSON_CHUNK, chunk  # small chunks cut elements at every byte
+    try:
+        items = list(read_json_array(io.BytesIO(data)))
+        assert [it.line for it in items] == list(range(1, len(elements) + 1))
+        got = [(it.record, it.reason) for it in items]
+        # Missing ids fall back to the position in the array, as to the line number in JSONL.
+        assert got == _as_jsonl(elements)
+        assert all(a.end < b.end for a, b in zip(items, items[1:]))
+        for k, it in enumerate(items):
+            rest = list(read_json_array(io.BytesIO(data), start=(it.end, it.line)))
+            assert [(r.line, r.record, r.reason) for r in rest] == [(r.line, r.record, r.reason)
+                                                                   for r in items[k + 1:]]
+    finally:
+        pio._JSON_CHUNK = old
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_the_json_array_reader_survives_random_bytes(data):
+    try:
+        items = list(read_json_array(io.BytesIO(b"[" + data)))
+    except InputError:  # pragma: no cover - only the top level can raise
+        raise AssertionError("an opened array never raises")
+    assert all(it.ok != (it.reason is not None) for it in items)
+
+
+def test_json_array_rejects_name_each_bad_element_and_a_cut_off_end():
+    data = ('\ufeff [{"id": "a", "text": "سلام"}, 5, {"text": 3}, {"text": "بدون شناسه"},\n'
+            ' {"text": "ok" "x"}, {"text": "نیمه').encode("utf-8")
+    items = list(read_json_array(io.BytesIO(data)))
+    assert [(it.line, it.id) for it in items if it.ok] == [(1, "a"), (4, "4")]
+    assert [(it.line, it.reason.split(":")[0]) for it in items if not it.ok] == [
+        (2, "expected a JSON object, got int"), (3, "field 'text' is not a string (int)"),
+        (5, "invalid JSON"), (6, "the file ends inside this record")]
+
+
+@pytest.mark.parametrize("data, n", [(b"", 0), (b" \n", 0), (b"[]", 0), (b"[ ]\n", 0),
+                                     (b'[{"text": "x"},]', 1), (b'[{"text": "x"}', 1)])
+def test_empty_and_unclosed_arrays_lose_nothing(data, n):
+    items = list(read_json_array(io.BytesIO(data)))
+    assert len(items) == n and all(it.ok for it in items)
+
+
+def test_a_json_file_that_is_not_an_array_says_what_to_do():
+    with pytest.raises(InputError, match="pass --format jsonl"):
+        list(read_json_array(io.BytesIO(b'{"text": "a"}\n{"text": "b"}\n')))
+    with pytest.raises(InputError, match="expected a JSON array of records"):
+        list(read_json_array(io.BytesIO(b'"text"')))
+
+
+def test_a_json_file_with_one_record_per_line_is_read_as_jsonl(tmp_path):
+    lines = tmp_path / "lines.json"
+    lines.write_bytes(b'\xef\xbb\xbf  {"text": "a"}\n{"text": "b"}\n')
+    array = tmp_path / "array.json"
+    array.write_text('\n[{"text": "a"}]', encoding="utf-8")
+    assert input_format(lines) == "jsonl" and input_format(array) == "json"
+    assert input_format(lines, "json") == "json"
+    assert [it.record["text"] for it in read_items(lines, input_format(lines))] == ["a", "b"]
+    assert [it.record["text"] for it in read_items(array, input_format(array))] == ["a"]
+    with pytest.raises(InputError, match="extension"):
+        output_format("out.json")
 
 
 # -- formats and writers --------------------------------------------------------------------------

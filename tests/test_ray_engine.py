@@ -55,3 +55,22 @@ def test_ray_engine_through_label_file_writes_parquet(local_ray, dump, tmp_path,
         label_file(dump, out, model=tfidf_model_dir, engine="ray")
     with pytest.raises(LabelError, match="standard input"):
         label_file("-", tmp_path / "x.jsonl", model=tfidf_model_dir, engine="ray")
+
+
+def test_ray_engine_reads_a_json_array_like_the_local_engine(local_ray, dump, tmp_path, tfidf_model_dir):
+    import json
+
+    elements = []
+    for line in dump.read_text(encoding="utf-8").splitlines():
+        try:
+            elements.append(json.loads(line))
+        except json.JSONDecodeError:
+            elements.append(["not", "an", "object"])
+    src = tmp_path / "dump.json"
+    src.write_text(json.dumps(elements, ensure_ascii=False), encoding="utf-8")
+    local, out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    label_file(src, local, model=tfidf_model_dir, progress=False)
+    s = label_file(src, out, model=tfidf_model_dir, engine="ray", progress=False)
+    assert s.reconciles and s.read == len(elements)
+    assert_same_records(read_jsonl(out), read_jsonl(local))
+    assert read_jsonl(rejects_path(out)) == read_jsonl(rejects_path(local))

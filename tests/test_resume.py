@@ -213,3 +213,23 @@ def test_standard_input_runs_cannot_resume(tmp_path, tfidf_model_dir):
                            str(tfidf_model_dir), "--resume", "-q"], input=b'{"text": "x"}\n',
                           capture_output=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 1 and b"standard input cannot be resumed" in proc.stderr
+
+
+def test_a_json_array_resumes_after_the_last_recorded_element(tmp_path, small_dump, tfidf_model_dir):
+    elements = []
+    for line in small_dump.read_text(encoding="utf-8").splitlines():
+        try:
+            elements.append(json.loads(line))
+        except json.JSONDecodeError:
+            elements.append("broken")  # not an object: a reject
+    src = tmp_path / "small.json"
+    src.write_text(json.dumps(elements, ensure_ascii=False, indent=1), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    interrupted(src, out, tfidf_model_dir)
+    done = manifest(out)["read"]
+    s = label_file(src, out, model=tfidf_model_dir, chunk_size=40, progress=False, resume=True)
+    assert 0 < done < len(elements) and s.resumed_from == done
+    assert s.read == len(elements) and s.reconciles
+    assert [r["id"] for r in read_jsonl(out)] == [e["id"] for e in elements if isinstance(e, dict)]
+    assert [r["line"] for r in read_jsonl(rejects_path(out))] == [i + 1 for i, e in enumerate(elements)
+                                                                  if e == "broken"]
