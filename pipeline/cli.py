@@ -239,22 +239,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--digits", choices=["latin", "persian", "keep"], help="digit script of the output")
     p.set_defaults(func=cmd_normalize)
 
-    p = sub.add_parser("label", help="label a file of comments (JSONL, CSV, TSV, Parquet, JSON)",
+    p = sub.add_parser("label", help="label a file of comments (JSONL, CSV, TSV, Parquet, JSON, text)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Label comments: records with an id and a text in (JSONL, CSV, TSV, Parquet\n"
-                                   "or a JSON array), one labelled record per input record out (JSONL, CSV, TSV or\n"
-                                   "Parquet, by the output's extension), in input order. Records that cannot be\n"
-                                   "labelled go to OUTPUT.rejects.jsonl with their line number (for a JSON array,\n"
-                                   "their position in it), id and reason.\n\n"
+                       description="Label comments: records with an id and a text in (JSONL, CSV, TSV, Parquet,\n"
+                                   "a JSON array, or plain text with one comment per line), one labelled record per\n"
+                                   "input record out (JSONL, CSV, TSV or Parquet, by the output's extension), in\n"
+                                   "input order. Records that cannot be labelled go to OUTPUT.rejects.jsonl with\n"
+                                   "their line number (for a JSON array, their position in it), id and reason.\n\n"
                                    "Work in progress is kept in OUTPUT.parts/ until the output is complete: after\n"
                                    "an interruption, run the same command with --resume to continue.\n\n"
                                    "Exit codes: 0 done (rejects, if any, are in the rejects file), 1 failure\n"
                                    "(or, with --strict, any reject), 2 bad usage.")
     p.add_argument("input", help="input file; '-' for standard input (JSONL unless --format says otherwise)")
     p.add_argument("-o", "--output", required=True, help="output file: .jsonl, .csv, .tsv or .parquet")
-    p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet", "json"],
+    p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet", "json", "text"],
                    help="input format (default: from the input's extension; json: one array of records, "
-                        "a .json file with one record per line is read as jsonl)")
+                        "a .json file with one record per line is read as jsonl; text (.txt): one comment "
+                        "per line, its line number the id)")
     p.add_argument("--model", help="model directory (default: the embedded default, models/default)")
     p.add_argument("--force", action="store_true",
                    help="overwrite an existing output and discard an interrupted run's OUTPUT.parts/")

@@ -3,11 +3,12 @@
 Readers yield :class:`Item` objects one record at a time: either a record
 (``id``, ``text`` and the rest of the row) or a reject with its reason, so
 that every input record is accounted for. Nothing is held in memory beyond
-the current line (JSONL, CSV/TSV), array element (JSON) or record batch (Parquet).
+the current line (JSONL, text, CSV/TSV), array element (JSON) or record batch (Parquet).
 
 * :func:`read_jsonl` — one record per non-blank line;
 * :func:`read_csv` — a header row, then one record per row (``delimiter="\\t"`` for TSV);
 * :func:`read_parquet` — one record per row, read by record batches;
+* :func:`read_text` — one comment per non-blank line of a plain-text file;
 * :func:`read_json_array` — one record per element of a top-level JSON array, parsed one
   element at a time;
 * :func:`read_items` — any of them, by format name (:func:`input_format` picks it from the extension).
@@ -30,7 +31,7 @@ from typing import IO, Iterable, Iterator, Sequence
 
 __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
-    "read_jsonl", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format", "output_format", "input_total",
+    "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format", "output_format", "input_total",
     "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "atomic_write_text",
     "read_yaml_mapping",
 ]
@@ -46,9 +47,11 @@ INPUT_FORMATS: dict[str, tuple[str, ...]] = {
     "parquet": (".parquet", ".pq"),
     # A top-level array of records; a .json file that holds one record per line is read as jsonl.
     "json": (".json",),
+    # One comment per line; the line number is its id.
+    "text": (".txt",),
 }
 #: Output formats and their extensions.
-OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {k: v for k, v in INPUT_FORMATS.items() if k != "json"}
+OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {k: v for k, v in INPUT_FORMATS.items() if k not in ("json", "text")}
 
 
 class InputError(ValueError):
@@ -188,14 +191,11 @@ def _parse_json_line(line_no: int, raw: bytes, text_field: str, id_field: str, m
     return _item(line_no, obj, text_field, id_field, max_chars, truncate)
 
 
-def read_jsonl(source: str | Path | IO[bytes] | None, text_field: str = "text", id_field: str = "id",
-               max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
-               start: tuple[int, int] | None = None, stop: int | None = None) -> Iterator[Item]:
-    """Yield one :class:`Item` per non-blank line of a JSONL file (``None`` or ``-``: stdin).
+def _lines(source, start: tuple[int, int] | None, stop: int | None) -> Iterator[tuple[int, bytes, int]]:
+    """``(line number, line without its end, byte offset after it)`` for each non-blank line.
 
-    Records without an id get their line number as id. ``start=(offset, line)``
-    continues after the record that ended at byte ``offset`` on line ``line``
-    (a file only); ``stop`` ends before the first line starting at or after that byte.
+    ``start=(offset, line)`` continues after the line that ended at byte ``offset`` (a file only);
+    ``stop`` ends before the first line starting at or after that byte.
     """
     fh, close = _open_source(source)
     pos, line_no = 0, 0
@@ -208,14 +208,46 @@ def read_jsonl(source: str | Path | IO[bytes] | None, text_field: str = "text", 
                 break
             pos += len(raw)
             line_no += 1
-            if not raw.strip():
-                continue
-            item = _parse_json_line(line_no, raw.rstrip(b"\r\n"), text_field, id_field, max_chars, truncate)
-            item.end = pos
-            yield item
+            if raw.strip():
+                yield line_no, raw.rstrip(b"\r\n"), pos
     finally:
         if close:
             fh.close()
+
+
+def read_jsonl(source: str | Path | IO[bytes] | None, text_field: str = "text", id_field: str = "id",
+               max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
+               start: tuple[int, int] | None = None, stop: int | None = None) -> Iterator[Item]:
+    """Yield one :class:`Item` per non-blank line of a JSONL file (``None`` or ``-``: stdin).
+
+    Records without an id get their line number as id. ``start=(offset, line)``
+    continues after the record that ended at byte ``offset`` on line ``line``
+    (a file only); ``stop`` ends before the first line starting at or after that byte.
+    """
+    for line_no, raw, pos in _lines(source, start, stop):
+        item = _parse_json_line(line_no, raw, text_field, id_field, max_chars, truncate)
+        item.end = pos
+        yield item
+
+
+def read_text(source: str | Path | IO[bytes] | None, text_field: str = "text", id_field: str = "id",
+              max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
+              start: tuple[int, int] | None = None, stop: int | None = None) -> Iterator[Item]:
+    """Yield one :class:`Item` per non-blank line of a plain-text file: the line is the comment
+    and its line number the id (``text_field`` and ``id_field`` are not used). ``start`` and
+    ``stop`` work as for :func:`read_jsonl`.
+    """
+    for line_no, raw, pos in _lines(source, start, stop):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            item = Item(line_no, str(line_no), reason=f"undecodable bytes (not UTF-8) at byte {exc.start}")
+        else:
+            if line_no == 1:
+                line = line.removeprefix("\ufeff")
+            item = _item(line_no, {"text": line}, "text", "id", max_chars, truncate)
+        item.end = pos
+        yield item
 
 
 # -- JSON array ------------------------------------------------------------------------------
@@ -525,6 +557,8 @@ def read_items(source, fmt: str, text_field: str = "text", id_field: str = "id",
         return read_parquet(source, start_row=start[0] if start else 0, **common)
     if fmt == "json":
         return read_json_array(source, start=start, **common)
+    if fmt == "text":
+        return read_text(source, start=start, **common)
     raise InputError(f"unknown input format {fmt!r}; known: {', '.join(INPUT_FORMATS)}")
 
 

@@ -386,10 +386,10 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                on_chunk: Callable[[LabelSummary], None] | None = None, *, input_format: str | None = None,
                truncate: bool = False, resume: bool = False, engine: str = "local", workers: int | None = None,
                cache_size: int = 8192, stream=None) -> LabelSummary:
-    """Label a JSONL, CSV/TSV, Parquet or JSON-array file (``None`` or ``-``: standard input) into ``output_path``.
+    """Label a JSONL, CSV/TSV, Parquet, JSON-array or text file (``None`` or ``-``: standard input) into ``output_path``.
 
     The input format comes from ``input_format`` (``jsonl``, ``csv``, ``tsv``,
-    ``parquet``, ``json``) or the input's extension (standard input: JSONL); the output
+    ``parquet``, ``json``, ``text``) or the input's extension (standard input: JSONL); the output
     format from the output's extension. Each output record holds ``id``, one
     label per field, ``probs`` and ``model`` (flattened to columns in CSV, TSV
     and Parquet). Rejected records go to :func:`rejects_path` with ``line``,

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .io import InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl, read_parquet
+from .io import InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl, read_parquet, read_text
 from .label import BatchLabeller, LabelError, LabelSummary, default_model_dir, reason_kind, rejects_path, work_dir
 
 __all__ = ["label_with_ray", "CommentSource"]
@@ -66,8 +66,8 @@ def _items_table(items, block_rows: int):
 
 
 def _read_range(path: str, fmt: str, options: dict, start, stop, block_rows: int):
-    if fmt == "jsonl":
-        items = read_jsonl(path, start=start, stop=stop, **options)
+    if fmt in ("jsonl", "text"):
+        items = (read_jsonl if fmt == "jsonl" else read_text)(path, start=start, stop=stop, **options)
     elif fmt in ("csv", "tsv"):
         items = read_csv(path, delimiter="," if fmt == "csv" else "\t", **options)
     elif fmt == "json":
@@ -77,8 +77,8 @@ def _read_range(path: str, fmt: str, options: dict, start, stop, block_rows: int
     return _items_table(items, block_rows)
 
 
-def _jsonl_ranges(path: str, parts: int) -> list[tuple[tuple[int, int], int | None]]:
-    """Split a JSONL file into ``parts`` byte ranges at line starts, with the line count before each."""
+def _line_ranges(path: str, parts: int) -> list[tuple[tuple[int, int], int | None]]:
+    """Split a JSONL or text file into ``parts`` byte ranges at line starts, with the line count before each."""
     size = os.path.getsize(path)
     if parts <= 1 or size == 0:
         return [((0, 0), None)]
@@ -152,8 +152,8 @@ class CommentSource(_Datasource):
 
         size = os.path.getsize(self.path)
         want = max(1, min(parallelism, size // self.split_bytes))
-        if self.fmt == "jsonl":
-            ranges = _jsonl_ranges(self.path, want)
+        if self.fmt in ("jsonl", "text"):
+            ranges = _line_ranges(self.path, want)
         elif self.fmt == "parquet":
             ranges = _parquet_ranges(self.path, want)
         else:
@@ -242,10 +242,11 @@ def label_with_ray(input_path, output_path, model=None, *, fmt: str, out_fmt: st
 
 
 def _expected_records(path, fmt: str) -> int | None:
-    """How many records the readers yield for ``path``: non-blank lines (JSONL), rows (Parquet); CSV: None."""
+    """How many records the readers yield for ``path``: non-blank lines (JSONL, text), rows (Parquet);
+    None for CSV/TSV and JSON arrays."""
     if fmt == "parquet":
         return input_total(path, fmt)
-    if fmt != "jsonl":
+    if fmt not in ("jsonl", "text"):
         return None
     with open(path, "rb") as fh:
         return sum(1 for raw in fh if raw.strip())

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import pipeline.io as pio
 from pipeline.io import (CsvWriter, InputError, JsonlWriter, ParquetWriter, flat_columns, input_format,
                          output_format, read_csv, read_items, read_json_array, read_jsonl, read_parquet,
-                         read_yaml_mapping)
+                         read_text, read_yaml_mapping)
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -208,6 +208,25 @@ def test_parquet_text_column_of_numbers_is_rejected_per_row(tmp_path):
     assert [it.reason for it in items] == ["field 'text' is not a string (int)"] * 2
 
 
+# -- plain text ----------------------------------------------------------------------------------
+@FUZZ
+@given(st.lists(st.tuples(line_bytes, st.sampled_from([b"\n", b"\r\n"])), max_size=25), st.data())
+def test_every_nonblank_text_line_is_one_comment_with_its_line_number(lines, data):
+    raw = b"".join(body + end for body, end in lines)
+    items = list(read_text(io.BytesIO(raw)))
+    assert [it.line for it in items] == nonblank_lines(raw)
+    assert [it.id for it in items] == [str(n) for n in nonblank_lines(raw)]
+    for it, body in zip(items, [b for b, _ in lines if b.strip()]):
+        if it.ok:
+            assert it.record["text"].encode("utf-8") == body.rstrip(b"\r").removeprefix(b"\xef\xbb\xbf" if it.line == 1 else b"")
+        else:
+            assert it.record is None and it.reason
+    if items:
+        k = data.draw(st.integers(0, len(items) - 1))
+        rest = list(read_text(io.BytesIO(raw), start=(items[k].end, items[k].line)))
+        assert [(r.line, r.record, r.reason) for r in rest] == [(r.line, r.record, r.reason) for r in items[k + 1:]]
+
+
 # -- JSON arrays -------------------------------------------------------------------------------
 def _as_jsonl(elements) -> list:
     """What the JSONL reader makes of the same elements, one per line."""
@@ -287,9 +306,12 @@ def test_a_json_file_with_one_record_per_line_is_read_as_jsonl(tmp_path):
 def test_formats_from_extensions():
     assert input_format("a.jsonl") == "jsonl" and input_format("-") == "jsonl"
     assert input_format("a.CSV") == "csv" and input_format("a.tsv") == "tsv"
-    assert input_format("a.parquet") == "parquet" and input_format("a.txt", "csv") == "csv"
+    assert input_format("a.parquet") == "parquet" and input_format("a.docx", "csv") == "csv"
+    assert input_format("a.txt") == "text"
     with pytest.raises(InputError, match="--format"):
-        input_format("a.txt")
+        input_format("a.docx")
+    with pytest.raises(InputError, match="extension"):
+        output_format("o.txt")
     assert output_format("o.parquet") == "parquet"
     with pytest.raises(InputError, match="extension"):
         output_format("o.xlsx")

@@ -201,11 +201,11 @@ def test_cli_bad_inputs_are_clear_errors(tmp_path, capsys, tfidf_model_dir):
                        capsys)
     assert code == 1 and "nazar: error:" in err and "no column 'text'" in err
     assert not work_dir(tmp_path / "o.jsonl").exists()
-    (tmp_path / "in.txt").write_text("x\n", encoding="utf-8")
-    code, _, err = run(["label", tmp_path / "in.txt", "-o", tmp_path / "o.jsonl"], capsys)
+    (tmp_path / "in.docx").write_text("x\n", encoding="utf-8")
+    code, _, err = run(["label", tmp_path / "in.docx", "-o", tmp_path / "o.jsonl"], capsys)
     assert code == 1 and "--format" in err
     with pytest.raises(SystemExit) as exc:
-        main(["label", str(tmp_path / "in.txt"), "-o", "x.jsonl", "--engine", "spark"])
+        main(["label", str(tmp_path / "in.docx"), "-o", "x.jsonl", "--engine", "spark"])
     assert exc.value.code == 2
 
 
@@ -236,3 +236,14 @@ def test_tfidf_labelling_imports_no_torch(tmp_path, tfidf_model_dir):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_a_text_file_labels_each_nonblank_line_with_its_line_number(tmp_path, tfidf_model_dir):
+    src = tmp_path / "comments.txt"
+    src.write_text("سروش خوبه\n\nتلگرام بهتره\r\n" + "ایتا " * 10 + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    s = label_file(src, out, model=tfidf_model_dir, progress=False, max_chars=20)
+    assert s.read == 3 and s.labelled == 2 and s.reconciles
+    assert [r["id"] for r in read_jsonl(out)] == ["1", "3"]
+    assert [(r["line"], r["reason"]) for r in read_jsonl(rejects_path(out))] == [
+        (4, "text longer than 20 characters (50)")]

@@ -74,3 +74,20 @@ def test_ray_engine_reads_a_json_array_like_the_local_engine(local_ray, dump, tm
     assert s.reconciles and s.read == len(elements)
     assert_same_records(read_jsonl(out), read_jsonl(local))
     assert read_jsonl(rejects_path(out)) == read_jsonl(rejects_path(local))
+
+
+def test_ray_engine_reads_a_text_file_in_line_ranges_like_the_local_engine(local_ray, tmp_path, gold_records,
+                                                                             tfidf_model_dir):
+    from pipeline.ray_engine import label_with_ray
+
+    lines = [("" if i % 53 == 3 else gold_records[i % len(gold_records)]["text"].replace("\n", " "))
+             for i in range(1200)]
+    src = tmp_path / "dump.txt"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    local, out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    label_file(src, local, model=tfidf_model_dir, progress=False)
+    s = label_with_ray(src, out, tfidf_model_dir, fmt="text", out_fmt="jsonl", chunk_size=64,
+                       progress=False, split_bytes=20_000)
+    assert s.reconciles and s.read == sum(1 for t in lines if t.strip())
+    assert_same_records(read_jsonl(out), read_jsonl(local))
+    assert [r["id"] for r in read_jsonl(out)] == [str(i + 1) for i, t in enumerate(lines) if t.strip()]
