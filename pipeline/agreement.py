@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from .data import DataError, iter_json_lines
+from .data import DataError, iter_records
 from .evaluate import cohen_kappa, confusion_matrix
 from .schema import FIELDS, LABELS
 
@@ -23,7 +23,7 @@ def load_annotations(path: str | Path, fields: Sequence[str] = FIELDS) -> dict[s
     path = Path(path)
     out: dict[str, dict] = {}
     lines: dict[str, int] = {}
-    for where, lineno, rec in iter_json_lines(path):
+    for where, lineno, rec in iter_records(path):
         if not isinstance(rec, dict):
             raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
         if "id" not in rec or not isinstance(rec["id"], (str, int)) or isinstance(rec["id"], bool):

@@ -1,11 +1,14 @@
 """Loading and validating labelled comment sets (gold, synthetic, held-out).
 
-Every record needs a string ``id`` and a non-empty string ``text``. Labelled
+A labelled file is JSONL, or by its extension CSV (``.csv``), TSV (``.tsv``, ``.tab``)
+with a header row, or a JSON array of records (``.json``; one holding one record per
+line is read as JSONL). Every record needs a string ``id`` and a non-empty string ``text``. Labelled
 sets carry the three label fields with values from :data:`pipeline.schema.LABELS`.
 Any problem is reported as a :class:`DataError` naming the file and line.
 """
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 from pathlib import Path
@@ -13,7 +16,8 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from .schema import FIELDS, LABELS
 
-__all__ = ["DataError", "load_labelled", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines"]
+__all__ = ["DataError", "load_labelled", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines",
+           "iter_records"]
 
 
 class DataError(ValueError):
@@ -64,20 +68,72 @@ def iter_json_lines(path: str | Path) -> Iterator[tuple[str, int, object]]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{where}: not UTF-8 (byte {exc.start} of the line)") from None
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
             try:
                 yield where, lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
 
 
+def iter_records(path: str | Path) -> Iterator[tuple[str, int, object]]:
+    """``(where, line number, record)`` for each record of a labelled file, by its extension.
+
+    JSONL (any extension but those below): see :func:`iter_json_lines`. CSV/TSV: the header
+    row names the fields; an empty cell is an empty string, a missing one is left out; the line
+    number is the line the row ends on. ``.json``: a JSON array (the number is the position in
+    it), or JSONL when the file starts with an object.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        yield from _records_by_format(path)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text") from None
+
+
+def _records_by_format(path: Path) -> Iterator[tuple[str, int, object]]:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".tab"):
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.DictReader(fh, delimiter="," if suffix == ".csv" else "\t")
+                for row in reader:
+                    where = f"{path}:{reader.line_num}"
+                    if None in row:
+                        raise DataError(f"{where}: more cells than the header has columns")
+                    yield where, reader.line_num, {k: v for k, v in row.items() if v is not None}
+        except csv.Error as exc:
+            raise DataError(f"{path}: not readable as CSV ({exc})") from None
+        return
+    if suffix == ".json":
+        with path.open(encoding="utf-8-sig") as fh:
+            head = fh.read(1 << 16).lstrip()
+            if head.startswith("["):
+                fh.seek(0)
+                try:
+                    data = json.loads(fh.read().removeprefix("\ufeff"))
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+                for i, rec in enumerate(data, 1):
+                    yield f"{path}: record {i}", i, rec
+                return
+    yield from iter_json_lines(path)
+
+
 def load_labelled(path: str | Path, fields: Sequence[str] = FIELDS, mapping: LabelMapping | None = None,
                   max_rows: int | None = None, seed: int = 13) -> list[dict]:
-    """Read a labelled JSONL file, validating every line.
+    """Read a labelled file (JSONL, CSV/TSV or a JSON array: see :func:`iter_records`), validating every record.
 
     ``fields`` names the label fields each record must carry (all three by
     default). Blank lines are skipped; duplicate ids are an error. ``mapping``
@@ -88,7 +144,7 @@ def load_labelled(path: str | Path, fields: Sequence[str] = FIELDS, mapping: Lab
     path = Path(path)
     records: list[dict] = []
     seen: dict[str, int] = {}
-    for where, lineno, rec in iter_json_lines(path):
+    for where, lineno, rec in iter_records(path):
         if mapping:
             if not isinstance(rec, dict):
                 raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")

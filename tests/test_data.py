@@ -81,3 +81,65 @@ def test_synthetic_and_heldout_files_validate():
         if "annotators" in path.parts:
             continue
         load_labelled(path)
+
+
+def _write_table(path, records, columns, delimiter):
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, delimiter=delimiter, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+    return path
+
+
+@pytest.mark.parametrize("name", ["gold.csv", "gold.tsv", "gold.json", "lines.json"])
+def test_a_labelled_file_reads_the_same_in_every_format(tmp_path, gold_path, gold_records, name):
+    columns = ["id", "text", *FIELDS]
+    path = tmp_path / name
+    if name == "lines.json":
+        path.write_bytes(gold_path.read_bytes())
+    elif name.endswith(".json"):
+        path.write_text(json.dumps(gold_records, ensure_ascii=False, indent=2), encoding="utf-8-sig")
+    else:
+        _write_table(path, gold_records, columns, "," if name.endswith(".csv") else "\t")
+    got = load_labelled(path)
+    assert [{c: r[c] for c in columns} for r in got] == [{c: r[c] for c in columns} for r in gold_records]
+
+
+def test_table_and_array_problems_name_file_and_line(tmp_path):
+    header = "id,text,stance_domestic,stance_telegram,sentiment\n"
+    cases = {
+        "extra.csv": (header + "1,خوب,FAVOR,NONE,POSITIVE,oops\n", r"extra.csv:2: more cells than the header"),
+        "short.csv": (header + "1,خوب,FAVOR,NONE\n", r"short.csv:2: missing field 'sentiment'"),
+        "empty.csv": (header + "1,خوب,FAVOR,NONE,\n", r"empty.csv:2: unknown label '' for 'sentiment'"),
+        "quoted.csv": (header + '1,"یک\nدو",FAVOR,NONE,POSITIVE\n2,x,FAVOR,NONE,GOOD\n',
+                       r"quoted.csv:4: unknown label 'GOOD'"),
+        "broken.json": ('[{"id": 1, "text": "x"}\n, 3', r"broken.json:2: invalid JSON"),
+        "mixed.json": ('[{"id": "1", "text": "x", "stance_domestic": "FAVOR", "stance_telegram": "NONE", '
+                       '"sentiment": "POSITIVE"}, 7]', r"mixed.json: record 2: expected a JSON object, got int"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+        with pytest.raises(DataError, match=message):
+            load_labelled(tmp_path / name)
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("bad.jsonl", b'{"id": "1", "text": "x"}\n{"id": "2", "text": "\xff"}\n', r"bad.jsonl:2: not UTF-8"),
+    ("bad.csv", b"id,text\n1,\xff\n", r"bad.csv: not UTF-8 text"),
+    ("bad.json", b'[{"id": "1", "text": "\xff"}]', r"bad.json: not UTF-8 text"),
+])
+def test_bytes_that_are_not_utf8_are_a_data_error(tmp_path, name, data, message):
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError, match=message):
+        load_labelled(tmp_path / name, fields=())
+
+
+def test_annotator_files_may_be_tables(tmp_path):
+    from pipeline.agreement import load_annotations
+
+    rows = [{"id": "a", "sentiment": "POSITIVE"}, {"id": "b", "sentiment": "NEGATIVE"}]
+    jsonl = write_jsonl(tmp_path / "ann.jsonl", rows)
+    table = _write_table(tmp_path / "ann.tsv", rows, ["id", "sentiment"], "\t")
+    assert load_annotations(table, ["sentiment"]) == load_annotations(jsonl, ["sentiment"])
