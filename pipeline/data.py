@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
+from .io import first_json_byte
 from .schema import FIELDS, LABELS
 
 __all__ = ["DataError", "load_labelled", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines",
@@ -116,18 +117,14 @@ def _records_by_format(path: Path) -> Iterator[tuple[str, int, object]]:
         except csv.Error as exc:
             raise DataError(f"{path}: not readable as CSV ({exc})") from None
         return
-    if suffix == ".json":
-        with path.open(encoding="utf-8-sig") as fh:
-            head = fh.read(1 << 16).lstrip()
-            if head.startswith("["):
-                fh.seek(0)
-                try:
-                    data = json.loads(fh.read().removeprefix("\ufeff"))
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-                for i, rec in enumerate(data, 1):
-                    yield f"{path}: record {i}", i, rec
-                return
+    if suffix == ".json" and first_json_byte(path) == b"[":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        for i, rec in enumerate(data, 1):
+            yield f"{path}: record {i}", i, rec
+        return
     yield from iter_json_lines(path)
 
 

@@ -31,7 +31,8 @@ from typing import IO, Iterable, Iterator, Sequence
 
 __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
-    "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format", "output_format", "input_total",
+    "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
+    "output_format", "input_total", "first_json_byte",
     "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "atomic_write_text",
     "read_yaml_mapping",
 ]
@@ -100,12 +101,12 @@ def input_format(source: str | Path | None, forced: str | None = None) -> str:
         exts = ", ".join(e for v in INPUT_FORMATS.values() for e in v)
         raise InputError(f"cannot tell the format of {source} from its extension ({exts}); "
                          f"pass --format {'|'.join(INPUT_FORMATS)}")
-    if fmt == "json" and _first_json_byte(source) == b"{":
+    if fmt == "json" and first_json_byte(source) == b"{":
         return "jsonl"
     return fmt
 
 
-def _first_json_byte(path: str | Path) -> bytes:
+def first_json_byte(path: str | Path) -> bytes:
     """The first byte of ``path`` after a byte-order mark and white space (b"" if none, or unreadable)."""
     try:
         with open(path, "rb") as fh:
