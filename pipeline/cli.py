@@ -82,7 +82,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .classifiers.base import ModelError, load_model, trained_on
     from .config import CVConfig, ConfigError, load_config
     from .data import DataError, load_labelled
-    from .evaluate import BenchmarkError, Report, evaluate, run_benchmark
+    from .evaluate import BenchmarkError, Report, SavedPredictions, evaluate, run_benchmark
     from .label import default_model_dir
 
     if not (args.gold or args.behaviour or args.benchmark or args.cv):
@@ -91,6 +91,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CliError("--cv K needs K >= 2 and a training config: --cv K --config CONFIG")
     if args.bootstrap < 10:
         raise CliError("--bootstrap must be at least 10")
+    if args.predictions and (not args.gold or args.cv):
+        raise CliError("--predictions scores saved labels against --gold FILE (not with --cv)")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr)
@@ -100,7 +102,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         if args.gold or args.behaviour or args.benchmark:
             if not (args.cv and not args.behaviour and not args.benchmark):
-                models = [load_model(d) for d in (args.model or [default_model_dir()])]
+                dirs = args.model or ([] if args.predictions else [default_model_dir()])
+                models = [load_model(d) for d in dirs]
+        if (args.behaviour or args.benchmark) and not models:
+            raise CliError("--behaviour and --benchmark need a model: add --model DIR")
         if args.cv:
             from .train import TrainError, cross_validate, load_data
 
@@ -120,11 +125,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                   f"({args.config}) on {len(gold)} comments, beside the majority and keyword baselines")
         elif args.gold:
             records = load_labelled(args.gold)
-            report = evaluate(models, records, gold_name=str(args.gold), n_boot=args.bootstrap, seed=args.seed)
+            saved = [SavedPredictions(p, records) for p in args.predictions or []]
+            report = evaluate(models + saved, records, gold_name=str(args.gold), n_boot=args.bootstrap,
+                              seed=args.seed)
             for m in models:
                 info = m.describe()
                 print(f"model {info['name']} {info['version']} ({info['kind']}) on {args.gold} "
                       f"({len(records)} comments)")
+            for p, m in zip(args.predictions or [], saved):
+                print(f"predictions {m.name} ({p}) on {args.gold} ({len(records)} comments)")
         if args.behaviour:
             result = run_behaviour(models[0])
             result["model"] = models[0].name
@@ -287,7 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", help="labelled file: JSONL, or CSV/TSV with a header row, or a JSON array "
                                   "(e.g. data/gold/seed.jsonl)")
     p.add_argument("--model", action="append", metavar="DIR",
-                   help="model directory (default: models/default); repeat to compare models")
+                   help="model directory (default: models/default, unless --predictions is given); repeat to "
+                        "compare models")
+    p.add_argument("--predictions", action="append", metavar="FILE",
+                   help="score labels already made (a `nazar label` output, or any file with an id and label "
+                        "columns) on the gold comments, by id; repeat to compare")
     p.add_argument("--json", metavar="OUT", help="also write the metrics as JSON")
     p.add_argument("--markdown", metavar="OUT", help="also write the report as Markdown")
     p.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with plots and every "

@@ -224,3 +224,55 @@ def test_bad_benchmark_config_is_a_clear_error(tmp_path, capsys, tfidf_model_dir
     cfg.write_text("corpora:\n  - name: x\n    path: y.jsonl\n    labels: {a: GOOD}\n", encoding="utf-8")
     code, _, err = run(["evaluate", "--benchmark", cfg, "--model", tfidf_model_dir], capsys)
     assert code == 1 and "nazar: error:" in err and "GOOD" in err
+
+
+# -- saved predictions ---------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_labelled_output_scores_as_its_model_does(tmp_path, gold_path, gold_records, tfidf_model_dir, suffix):
+    from pipeline.classifiers.base import load_model
+    from pipeline.evaluate import SavedPredictions
+    from pipeline.label import label_file
+
+    out = tmp_path / f"labelled{suffix}"
+    label_file(gold_path, out, model=tfidf_model_dir, progress=False)
+    model = load_model(tfidf_model_dir)
+    direct = evaluate([model], gold_records, baselines=False, n_boot=50)
+    saved = evaluate([SavedPredictions(out, gold_records)], gold_records, baselines=False, n_boot=50)
+    for f in FIELDS:
+        a, b = direct.fields[f], saved.fields[f]
+        assert b["confusion"] == a["confusion"] and b["macro_f1"] == a["macro_f1"]
+        assert b["ece"] == pytest.approx(a["ece"], abs=1e-3)  # the output rounds probabilities to 4 places
+
+
+def test_saved_labels_are_scored_as_written_and_need_every_gold_id(tmp_path, gold_records):
+    from pipeline.data import DataError
+    from pipeline.evaluate import SavedPredictions
+
+    rows = [{"id": r["id"], "sentiment": "POSITIVE",
+             "probs": {"sentiment": {"NEGATIVE": 0.9, "NEUTRAL": 0.05, "POSITIVE": 0.05}}} for r in gold_records]
+    rows.append({"id": "not-in-gold", "sentiment": "NEGATIVE"})
+    saved = SavedPredictions(write_jsonl(tmp_path / "p.jsonl", rows), gold_records)
+    assert saved.fields == ("sentiment",)
+    pred = saved.labels_from_proba(saved.predict_proba_normalized(saved.normalize([r["text"] for r in gold_records])))
+    assert pred == {"sentiment": ["POSITIVE"] * len(gold_records)}
+    with pytest.raises(DataError, match=r"2 of the \d+ gold ids have no prediction"):
+        SavedPredictions(write_jsonl(tmp_path / "short.jsonl", rows[2:]), gold_records)
+    with pytest.raises(DataError, match="unknown label 'HAPPY'"):
+        SavedPredictions(write_jsonl(tmp_path / "bad.jsonl", [{**r, "sentiment": "HAPPY"} for r in rows]),
+                         gold_records)
+    with pytest.raises(DataError, match="no label column"):
+        SavedPredictions(write_jsonl(tmp_path / "none.jsonl", [{"id": r["id"]} for r in gold_records]),
+                         gold_records)
+
+
+def test_cli_scores_predictions_without_loading_a_model(tmp_path, gold_path, gold_records, capsys, monkeypatch):
+    rows = [{"id": r["id"], **{f: r[f] for f in FIELDS}} for r in gold_records]
+    pred = write_jsonl(tmp_path / "perfect.jsonl", rows)
+    monkeypatch.setenv("NAZAR_MODEL", str(tmp_path / "no-such-model"))
+    code, out, _ = run(["evaluate", "--gold", gold_path, "--predictions", pred, "--json", tmp_path / "r.json"], capsys)
+    assert code == 0 and "predictions perfect.jsonl" in out
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert [m["name"] for m in report["models"]] == ["perfect.jsonl"]
+    assert all(report["fields"][f]["macro_f1"] == 1.0 for f in FIELDS)
+    code, _, err = run(["evaluate", "--predictions", pred, "--behaviour"], capsys)
+    assert code == 1 and "--predictions" in err
