@@ -286,8 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_label)
 
     p = sub.add_parser("evaluate", help="score models against a labelled gold file, with intervals and baselines",
-                       description="Score one or more models on a labelled file (JSONL, CSV/TSV or a JSON array), beside the majority-class "
-                                   "and keyword baselines: per field n, accuracy, macro-F1, weighted F1, F_avg "
+                       description="Score one or more models on a labelled file (JSONL, CSV/TSV or a JSON "
+                                   "array), beside the majority-class and keyword baselines: per field n, accuracy, macro-F1, weighted F1, F_avg "
                                    "(stance fields: mean F1 of FAVOR and AGAINST), per-class precision/recall/F1, "
                                    "the confusion matrix, 95% bootstrap intervals and expected calibration error; "
                                    "several --model add paired-bootstrap p-values. --behaviour runs the behavioural "

@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .data import DataError, iter_records
 from .schema import FAVOR_AGAINST, FIELDS, LABELS, STANCE_FIELDS
 
 __all__ = ["field_metrics", "score", "Report", "evaluate", "evaluate_model", "bootstrap_ci",
@@ -534,8 +535,6 @@ class SavedPredictions:
     version = ""
 
     def __init__(self, path: str | Path, records: Sequence[dict], name: str | None = None) -> None:
-        from .data import DataError, iter_records
-
         self.name = name or Path(path).name
         wanted = {str(r["id"]) for r in records}
         found: dict[str, dict] = {}
@@ -561,8 +560,6 @@ class SavedPredictions:
 
     @staticmethod
     def _row(rec: dict, field_name: str, path) -> list[float]:
-        from .data import DataError
-
         labels = LABELS[field_name]
         label = rec[field_name]
         if label not in labels:
