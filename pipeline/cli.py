@@ -62,7 +62,7 @@ def cmd_label(args: argparse.Namespace) -> int:
                              force=args.force, progress=not args.quiet, text_field=args.text_field,
                              id_field=args.id_field, max_chars=args.max_chars, input_format=args.format,
                              truncate=args.truncate, resume=args.resume, engine=args.engine,
-                             workers=args.workers)
+                             workers=args.workers, keep=args.keep or ())
     except LabelError as exc:
         raise CliError(str(exc)) from None
     print(summary.to_text(), file=sys.stderr)
@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=512, help="records per batch (default: 512)")
     p.add_argument("--text-field", default="text", help="field holding the comment (default: text)")
     p.add_argument("--id-field", default="id", help="field holding the id (default: id; line number if absent)")
+    p.add_argument("--keep", action="append", metavar="FIELD",
+                   help="copy this input field into each output record, after the id (repeatable: "
+                        "--keep text --keep author); strings in CSV, TSV and Parquet outputs")
     p.add_argument("--max-chars", type=int, default=20000, help="reject longer texts (default: 20000)")
     p.add_argument("--truncate", action="store_true", help="cut texts longer than --max-chars instead of "
                                                            "rejecting them")

@@ -413,14 +413,15 @@ def _undecodable(row: Sequence[str]) -> bool:
 
 def read_csv(source: str | Path | IO[bytes] | None, text_field: str = "text", id_field: str = "id",
              max_chars: int = MAX_TEXT_CHARS, truncate: bool = False, delimiter: str = ",",
-             start: tuple[int, int] | None = None) -> Iterator[Item]:
+             start: tuple[int, int] | None = None, keep: Sequence[str] = ()) -> Iterator[Item]:
     """Yield one :class:`Item` per row of a CSV (or, with ``delimiter="\\t"``, TSV) file after its header.
 
     The header names the columns; ``text_field`` must be one of them. A row's
     line number is the line it starts on (quoted fields may span lines); rows
     whose field count differs from the header's are rejected as invalid, and
     so are rows with bytes that are not UTF-8. ``start=(offset, line)`` continues
-    after the row that ended at byte ``offset`` (a file only).
+    after the row that ended at byte ``offset`` (a file only). Columns named in
+    ``keep`` must be in the header too.
     """
     if csv.field_size_limit() < _CSV_FIELD_LIMIT:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
@@ -443,6 +444,7 @@ def read_csv(source: str | Path | IO[bytes] | None, text_field: str = "text", id
         if text_field not in header:
             raise InputError(f"{_name(source)}: no column {text_field!r} in the header "
                              f"(columns: {', '.join(header)}); pass --text-field")
+        _check_columns(source, keep, header)
         if start is not None:
             fh.seek(start[0])
             feed.pos, feed.line_no = start
@@ -472,6 +474,12 @@ def read_csv(source: str | Path | IO[bytes] | None, text_field: str = "text", id
             fh.close()
 
 
+def _check_columns(source, keep: Sequence[str], columns: Sequence[str]) -> None:
+    missing = [k for k in keep if k not in columns]
+    if missing:
+        raise InputError(f"{_name(source)}: no column {missing[0]!r} to keep (columns: {', '.join(columns)})")
+
+
 def _name(source) -> str:
     return "standard input" if source is None or str(source) == "-" else str(getattr(source, "name", source))
 
@@ -496,10 +504,10 @@ def _parquet_file(path):
 
 def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "id",
                  max_chars: int = MAX_TEXT_CHARS, truncate: bool = False, start_row: int = 0,
-                 stop_row: int | None = None, batch_rows: int = 4096) -> Iterator[Item]:
+                 stop_row: int | None = None, batch_rows: int = 4096, keep: Sequence[str] = ()) -> Iterator[Item]:
     """Yield one :class:`Item` per row of a Parquet file, reading record batches of ``batch_rows``.
 
-    Only the text and id columns are read. Line numbers are row numbers (from 1);
+    Only the text and id columns are read, and those named in ``keep`` (which must exist). Line numbers are row numbers (from 1);
     :attr:`Item.end` counts rows. ``start_row`` and ``stop_row`` select rows
     ``[start_row, stop_row)`` (row groups before ``start_row`` are not read).
     """
@@ -509,7 +517,8 @@ def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "
     names = pf.schema_arrow.names
     if text_field not in names:
         raise InputError(f"{source}: no column {text_field!r} (columns: {', '.join(names)}); pass --text-field")
-    columns = [text_field] + ([id_field] if id_field in names and id_field != text_field else [])
+    _check_columns(source, keep, names)
+    columns = list(dict.fromkeys([text_field, *([id_field] if id_field in names else []), *keep]))
     stop_row = pf.metadata.num_rows if stop_row is None else min(stop_row, pf.metadata.num_rows)
     # Skip whole row groups before start_row.
     groups, row = [], 0
@@ -528,13 +537,14 @@ def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "
         data = batch.to_pydict()
         texts = data[text_field]
         ids = data.get(id_field, [None] * len(texts))
-        for text, rid in zip(texts, ids):
+        for k, (text, rid) in enumerate(zip(texts, ids)):
             row += 1
             if row <= start_row:
                 continue
             if row > stop_row:
                 return
-            obj = {text_field: text}
+            obj = {name: data[name][k] for name in keep}
+            obj[text_field] = text
             if rid is not None:
                 obj[id_field] = rid
             item = _item(row, obj, text_field, id_field, max_chars, truncate)
@@ -544,18 +554,19 @@ def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "
 
 def read_items(source, fmt: str, text_field: str = "text", id_field: str = "id",
                max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
-               start: tuple[int, int] | None = None) -> Iterator[Item]:
+               start: tuple[int, int] | None = None, keep: Sequence[str] = ()) -> Iterator[Item]:
     """Items from ``source`` in format ``fmt`` (see :data:`INPUT_FORMATS`).
 
-    ``start`` continues after an earlier item: ``(item.end, item.line)``.
+    ``start`` continues after an earlier item: ``(item.end, item.line)``. ``keep``: columns a
+    CSV/TSV or Parquet input must have (and Parquet must read) besides the text and id.
     """
     common = dict(text_field=text_field, id_field=id_field, max_chars=max_chars, truncate=truncate)
     if fmt == "jsonl":
         return read_jsonl(source, start=start, **common)
     if fmt in ("csv", "tsv"):
-        return read_csv(source, delimiter="," if fmt == "csv" else "\t", start=start, **common)
+        return read_csv(source, delimiter="," if fmt == "csv" else "\t", start=start, keep=keep, **common)
     if fmt == "parquet":
-        return read_parquet(source, start_row=start[0] if start else 0, **common)
+        return read_parquet(source, start_row=start[0] if start else 0, keep=keep, **common)
     if fmt == "json":
         return read_json_array(source, start=start, **common)
     if fmt == "text":
@@ -567,14 +578,24 @@ def read_items(source, fmt: str, text_field: str = "text", id_field: str = "id",
 MODEL_COLUMNS = ("model_name", "model_version", "model_kind")
 
 
-def flat_columns(fields: Sequence[str], classes: dict[str, Sequence[str]]) -> list[str]:
-    """Columns of a flat output: id, one per field, ``p_FIELD_LABEL`` per label, model name/version/kind."""
-    return (["id", *fields] + [f"p_{f}_{lab}" for f in fields for lab in classes[f]] + list(MODEL_COLUMNS))
+def flat_columns(fields: Sequence[str], classes: dict[str, Sequence[str]], keep: Sequence[str] = ()) -> list[str]:
+    """Columns of a flat output: id, the kept input fields, one per field, ``p_FIELD_LABEL`` per label,
+    model name/version/kind."""
+    return (["id", *keep, *fields] + [f"p_{f}_{lab}" for f in fields for lab in classes[f]] + list(MODEL_COLUMNS))
 
 
-def flatten(rec: dict, fields: Sequence[str]) -> dict:
+def flat_value(value):
+    """A kept input value as a flat output holds it: a string (JSON for anything but a string), or None."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def flatten(rec: dict, fields: Sequence[str], keep: Sequence[str] = ()) -> dict:
     """A labelled record (as written to JSONL) as one flat row of :func:`flat_columns`."""
     row = {"id": rec["id"]}
+    for k in keep:
+        row[k] = flat_value(rec.get(k))
     for f in fields:
         row[f] = rec[f]
     for f in fields:
@@ -792,29 +813,31 @@ class ParquetWriter(_AtomicWriter):
         self._writer.close()
 
 
-def open_writer(path: str | Path, fmt: str, fields: Sequence[str], classes: dict[str, Sequence[str]]):
+def open_writer(path: str | Path, fmt: str, fields: Sequence[str], classes: dict[str, Sequence[str]],
+                keep: Sequence[str] = ()):
     """A writer of labelled records to ``path`` in ``fmt``; its ``write`` takes JSONL-shaped records.
 
-    For CSV, TSV and Parquet each record is flattened (:func:`flatten`).
+    For CSV, TSV and Parquet each record is flattened (:func:`flatten`), kept input fields included.
     """
     if fmt == "jsonl":
         return JsonlWriter(path)
-    cols = flat_columns(fields, classes)
+    cols = flat_columns(fields, classes, keep)
     if fmt in ("csv", "tsv"):
         inner = CsvWriter(path, cols, delimiter="," if fmt == "csv" else "\t")
     elif fmt == "parquet":
         inner = ParquetWriter(path, cols)
     else:
         raise InputError(f"unknown output format {fmt!r}")
-    return _Flattening(inner, fields)
+    return _Flattening(inner, fields, keep)
 
 
 class _Flattening:
     """Wraps a flat writer so that it takes nested (JSONL-shaped) records."""
 
-    def __init__(self, inner, fields: Sequence[str]) -> None:
+    def __init__(self, inner, fields: Sequence[str], keep: Sequence[str] = ()) -> None:
         self.inner = inner
         self.fields = tuple(fields)
+        self.keep = tuple(keep)
         self.path = inner.path
 
     @property
@@ -822,7 +845,7 @@ class _Flattening:
         return self.inner.count
 
     def write(self, rec: dict) -> None:
-        self.inner.write(flatten(rec, self.fields))
+        self.inner.write(flatten(rec, self.fields, self.keep))
 
     def close(self) -> None:
         self.inner.close()

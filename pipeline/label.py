@@ -163,14 +163,16 @@ class BatchLabeller:
         out["probs"] = probs
         return out
 
-    def records(self, items: Sequence[Item]) -> list[dict]:
-        """Labelled records (as written to JSONL) for accepted items."""
+    def records(self, items: Sequence[Item], keep: Sequence[str] = ()) -> list[dict]:
+        """Labelled records (as written to JSONL) for accepted items, with the input fields in ``keep``."""
         if not items:
             return []
         result = self.label_texts([it.record["text"] for it in items])
         recs = []
         for k, it in enumerate(items):
             rec = {"id": it.id}
+            for name in keep:
+                rec[name] = _jsonable(it.record.get(name))
             for f in self.model.fields:
                 rec[f] = result[f][k]
             rec["probs"] = result["probs"][k]
@@ -372,11 +374,31 @@ def _check_resumable(state: dict, fingerprint: dict | None, mhash: str, options:
         raise LabelError(f"cannot resume: the model changed since the interrupted run (it used "
                          f"{was.get('name')} {was.get('version')}, hash {str(state.get('model_hash'))[:12]}…; "
                          f"now hash {mhash[:12]}…); pass --force to start over")
-    diff = [f"{k} {state['options'].get(k)!r} → {v!r}" for k, v in options.items()
-            if state.get("options", {}).get(k) != v]
+    old_options = state.get("options", {})
+    diff = [f"{k} {old_options.get(k)!r} → {options.get(k)!r}" for k in dict.fromkeys([*old_options, *options])
+            if old_options.get(k) != options.get(k)]
     if diff:
         raise LabelError("cannot resume with different options: " + "; ".join(diff) +
                          " (use the interrupted run's options, or pass --force to start over)")
+
+
+def _jsonable(value):
+    """``value`` if JSON can hold it, else with what JSON cannot hold (dates, bytes, ...) as strings."""
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=str))
+
+
+def _check_keep(keep: Sequence[str], labeller: BatchLabeller) -> None:
+    """Kept input fields must not take the name of an output field."""
+    taken = {"id", "probs", "model", *labeller.columns()}
+    clash = [k for k in keep if k in taken]
+    if clash:
+        raise LabelError(f"--keep {clash[0]}: the output has a field of that name already")
+    if len(set(keep)) != len(keep):
+        raise LabelError("--keep names a field twice")
 
 
 # -- the job -------------------------------------------------------------------------------------------
@@ -385,14 +407,15 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                text_field: str = "text", id_field: str = "id", max_chars: int = MAX_TEXT_CHARS,
                on_chunk: Callable[[LabelSummary], None] | None = None, *, input_format: str | None = None,
                truncate: bool = False, resume: bool = False, engine: str = "local", workers: int | None = None,
-               cache_size: int = 8192, stream=None) -> LabelSummary:
+               cache_size: int = 8192, stream=None, keep: Sequence[str] = ()) -> LabelSummary:
     """Label a JSONL, CSV/TSV, Parquet, JSON-array or text file (``None`` or ``-``: standard input) into ``output_path``.
 
     The input format comes from ``input_format`` (``jsonl``, ``csv``, ``tsv``,
     ``parquet``, ``json``, ``text``) or the input's extension (standard input: JSONL); the output
     format from the output's extension. Each output record holds ``id``, one
     label per field, ``probs`` and ``model`` (flattened to columns in CSV, TSV
-    and Parquet). Rejected records go to :func:`rejects_path` with ``line``,
+    and Parquet), after the input fields named in ``keep`` (strings in the flat
+    formats). Rejected records go to :func:`rejects_path` with ``line``,
     ``id`` and ``reason``. An existing output is only replaced with ``force``.
     ``resume`` continues a run that was interrupted (its ``OUTPUT.parts`` work
     directory is still there); it refuses if the input, the model or the
@@ -418,9 +441,12 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
             raise LabelError(f"input file not found: {input_path}")
         if input_path.resolve() == output_path.resolve():
             raise LabelError(f"the output {output_path} is the input; choose another output")
+    keep = list(keep)
     if engine == "ray":
         if resume:
             raise LabelError("--resume works with the local engine; Ray retries failed tasks itself")
+        if keep:
+            raise LabelError("--keep works with the local engine")
         if output_path.exists() and not force:
             raise LabelError(f"{output_path} exists; pass --force to overwrite it")
         from .ray_engine import label_with_ray
@@ -432,7 +458,7 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
     return _label_local(input_path, output_path, model, fmt, out_fmt, chunk_size=chunk_size, force=force,
                         progress=progress, text_field=text_field, id_field=id_field, max_chars=max_chars,
                         truncate=truncate, resume=resume, on_chunk=on_chunk, cache_size=cache_size,
-                        stream=stream, stdin=stdin)
+                        stream=stream, stdin=stdin, keep=keep)
 
 
 def _make_labeller(model, cache_size: int) -> BatchLabeller:
@@ -446,11 +472,13 @@ def _make_labeller(model, cache_size: int) -> BatchLabeller:
 
 def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *, chunk_size: int, force: bool,
                  progress: bool, text_field: str, id_field: str, max_chars: int, truncate: bool, resume: bool,
-                 on_chunk, cache_size: int, stream, stdin: bool) -> LabelSummary:
+                 on_chunk, cache_size: int, stream, stdin: bool, keep: list[str]) -> LabelSummary:
     work = work_dir(output_path)
     rej_path = rejects_path(output_path)
     options = {"format": fmt, "text_field": text_field, "id_field": id_field, "max_chars": max_chars,
                "truncate": truncate}
+    if keep:  # only when given, so runs started without it resume as before
+        options["keep"] = keep
     state: dict | None = None
     if work.exists():
         if resume:
@@ -467,6 +495,7 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
         raise LabelError(f"{output_path} exists; pass --force to overwrite it")
 
     labeller = _make_labeller(model, cache_size)
+    _check_keep(keep, labeller)
     mhash = labeller.identity()
     fingerprint = None if stdin else _fingerprint(input_path)
     if state is not None:
@@ -476,7 +505,7 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
     # Open the input and read its first record now: an unreadable input fails before OUTPUT.parts exists.
     try:
         items = read_items(None if stdin else input_path, fmt, text_field=text_field, id_field=id_field,
-                           max_chars=max_chars, truncate=truncate, start=start)
+                           max_chars=max_chars, truncate=truncate, start=start, keep=keep)
         first = next(items, None)
     except InputError as exc:
         raise LabelError(str(exc)) from None
@@ -514,7 +543,7 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
     try:
         for chunk in _chunks(items, chunk_size):
             good = [it for it in chunk if it.ok]
-            recs = labeller.records(good)
+            recs = labeller.records(good, keep)
             rejects = [{"line": it.line, "id": it.id, "reason": it.reason} for it in chunk if not it.ok]
             idx = state["parts"]
             if rejects:
@@ -542,7 +571,7 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
 
     state["state"] = "joining"
     _save_manifest(work, state)
-    _join(work, state, output_path, rej_path, out_fmt, labeller)
+    _join(work, state, output_path, rej_path, out_fmt, labeller, keep)
     shutil.rmtree(work)
 
     summary.seconds = time.perf_counter() - t0
@@ -558,7 +587,8 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
     return summary
 
 
-def _join(work: Path, state: dict, output: Path, rej_path: Path, out_fmt: str, labeller: BatchLabeller) -> None:
+def _join(work: Path, state: dict, output: Path, rej_path: Path, out_fmt: str, labeller: BatchLabeller,
+          keep: Sequence[str] = ()) -> None:
     """Join the part files into the rejects file and the output, in input order, and check the counts."""
     n_parts = state["parts"]
     n_rej = 0
@@ -573,7 +603,7 @@ def _join(work: Path, state: dict, output: Path, rej_path: Path, out_fmt: str, l
     else:
         rej_path.unlink(missing_ok=True)
     n_out = 0
-    writer = open_writer(output, out_fmt, labeller.model.fields, labeller.classes)
+    writer = open_writer(output, out_fmt, labeller.model.fields, labeller.classes, keep)
     with writer:
         for i in range(n_parts):
             p = _part(work, i)

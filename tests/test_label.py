@@ -247,3 +247,47 @@ def test_a_text_file_labels_each_nonblank_line_with_its_line_number(tmp_path, tf
     assert [r["id"] for r in read_jsonl(out)] == ["1", "3"]
     assert [(r["line"], r["reason"]) for r in read_jsonl(rejects_path(out))] == [
         (4, "text longer than 20 characters (50)")]
+
+
+def test_kept_input_fields_follow_the_id_in_every_output_format(tmp_path, tfidf_model_dir):
+    rows = [{"id": "a", "text": "سروش خوبه", "author": "علی", "likes": 3, "tags": ["x"]},
+            {"id": "b", "text": "تلگرام", "likes": None},
+            {"id": "c", "text": "   "}]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    keep = ["author", "likes", "tags"]
+    s = label_file(src, tmp_path / "o.jsonl", model=tfidf_model_dir, progress=False, keep=keep)
+    assert s.labelled == 2 and s.rejected == 1
+    out = read_jsonl(tmp_path / "o.jsonl")
+    assert [list(r)[:4] for r in out] == [["id", *keep]] * 2
+    assert [(r["author"], r["likes"], r["tags"]) for r in out] == [("علی", 3, ["x"]), (None, None, None)]
+    label_file(src, tmp_path / "o.csv", model=tfidf_model_dir, progress=False, keep=keep)
+    with open(tmp_path / "o.csv", encoding="utf-8", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert list(table[0])[:4] == ["id", *keep]
+    assert [(r["author"], r["likes"], r["tags"]) for r in table] == [("علی", "3", '["x"]'), ("", "", "")]
+
+
+def test_keep_refuses_an_output_name_and_the_ray_engine(tmp_path, tfidf_model_dir):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "سروش"}])
+    for name in ("sentiment", "probs", "p_sentiment_POSITIVE", "model_name"):
+        with pytest.raises(LabelError, match=f"--keep {name}: the output has a field of that name"):
+            label_file(src, tmp_path / "o.csv", model=tfidf_model_dir, progress=False, keep=[name])
+    (tmp_path / "in.csv").write_text("id,text,author\na,سروش,x\n", encoding="utf-8")
+    with pytest.raises(LabelError, match="no column 'autor' to keep"):
+        label_file(tmp_path / "in.csv", tmp_path / "o.jsonl", model=tfidf_model_dir, progress=False, keep=["autor"])
+    assert not work_dir(tmp_path / "o.jsonl").exists()
+    with pytest.raises(LabelError, match="--keep works with the local engine"):
+        label_file(src, tmp_path / "o.csv", model=tfidf_model_dir, progress=False, keep=["text"], engine="ray")
+
+
+def test_kept_values_json_cannot_hold_become_strings(tmp_path, tfidf_model_dir):
+    pa = pytest.importorskip("pyarrow")
+    import datetime
+
+    import pyarrow.parquet as pq
+
+    when = datetime.datetime(2018, 5, 28, 15, 7)
+    pq.write_table(pa.table({"id": ["a"], "text": ["ایتا خوبه"], "published": [when]}), tmp_path / "in.parquet")
+    label_file(tmp_path / "in.parquet", tmp_path / "o.jsonl", model=tfidf_model_dir, progress=False,
+               keep=["published"])
+    assert read_jsonl(tmp_path / "o.jsonl")[0]["published"] == str(when)

@@ -1,6 +1,7 @@
 """Killed runs continue with --resume: no record lost, none twice, and refusals when things changed."""
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import signal
@@ -34,6 +35,17 @@ def expected_ids(path):
         except json.JSONDecodeError:
             pass
     return ids
+
+
+def read_jsonl_lenient(path):
+    """The records of a dump's valid lines."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass
+    return out
 
 
 def manifest(out):
@@ -233,3 +245,17 @@ def test_a_json_array_resumes_after_the_last_recorded_element(tmp_path, small_du
     assert [r["id"] for r in read_jsonl(out)] == [e["id"] for e in elements if isinstance(e, dict)]
     assert [r["line"] for r in read_jsonl(rejects_path(out))] == [i + 1 for i, e in enumerate(elements)
                                                                   if e == "broken"]
+
+
+def test_kept_fields_survive_a_resume_and_a_change_of_them_is_refused(tmp_path, small_dump, tfidf_model_dir):
+    out = tmp_path / "o.csv"
+    interrupted(small_dump, out, tfidf_model_dir, keep=["text"])
+    with pytest.raises(LabelError, match="different options"):
+        label_file(small_dump, out, model=tfidf_model_dir, chunk_size=40, progress=False, resume=True)
+    s = label_file(small_dump, out, model=tfidf_model_dir, chunk_size=40, progress=False, resume=True,
+                   keep=["text"])
+    assert s.read == 400 and s.reconciles
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    texts = {r["id"]: r["text"] for r in read_jsonl_lenient(small_dump)}
+    assert [r["text"] for r in rows] == [texts[r["id"]] for r in rows] and len(rows) == s.labelled
