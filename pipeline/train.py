@@ -218,18 +218,23 @@ def _card_limits(config: TrainConfig, n_gold: int, gold_counts: dict, train_coun
         out.append("No cross-validated figures: score the model on labelled comments it did not see "
                    "with `nazar evaluate --gold FILE --model DIR`.")
     for f, counts in gold_counts.items():
+        rare = [(lab, n) for lab, n in counts.items() if 0 < n < RARE_CLASS]
+        if len(rare) == 1:
+            lab, n = rare[0]
+            out.append(f"`{f}` {lab}: {n} gold comment{'s' if n > 1 else ''}, so its figures are poorly estimated.")
+        elif rare:
+            listed = [f"{lab} {n}" for lab, n in rare]
+            out.append(f"`{f}`: {', '.join(listed[:-1])} and {listed[-1]} gold comments, so their figures are "
+                       "poorly estimated.")
         for lab, n in counts.items():
             if n == 0 and train_counts[f][lab] == 0:
                 out.append(f"`{f}` {lab}: no training comment has this label, so the model never predicts it.")
             elif n == 0:
                 out.append(f"`{f}` {lab}: only the extra files hold this label ({train_counts[f][lab]} "
                            "comments), so cross-validation cannot measure it.")
-            elif n < RARE_CLASS:
-                out.append(f"`{f}` {lab}: {n} gold comment{'s' if n > 1 else ''}, so its figures are "
-                           "poorly estimated.")
     out.append("Metrics of a model scored on the comments it was trained on are optimistic: use the "
                "cross-validated figures or a held-out set.")
-    return out + list(config.card.limits)
+    return out + [f"{item} (from the config's `card.limits`)" for item in config.card.limits]
 
 
 def _model_card(config: TrainConfig, model: Model, n_gold: int, counts: dict, train_counts: dict,

@@ -65,14 +65,25 @@ def test_rare_gold_classes_and_the_configs_own_words(tmp_path, gold_path, gold_r
     card = _card(out)
     assert "For the tests only." in card and "Batch labelling" not in card
     limits = _limits(card)
-    assert limits.rstrip().splitlines()[-3] == "- A limit of this config."
+    assert limits.rstrip().splitlines()[-3] == "- A limit of this config. (from the config's `card.limits`)"
     rare = 0
     for field, counts in label_counts(gold_records).items():
+        line = next((x for x in limits.splitlines() if x.startswith(f"- `{field}`") and "poorly" in x), "")
         for label, n in counts.items():
-            named = f"`{field}` {label}: {n} gold comment" in limits
+            named = f"{label}: {n} gold comment" in line or f"{label} {n}" in line
             assert named == (0 < n < RARE_CLASS), (field, label, n)
             rare += named
     assert rare, "the gold set has no class rarer than RARE_CLASS; the test checks nothing"
+
+
+def test_a_tiny_gold_set_names_its_rare_labels_once_per_field(tmp_path, reviews):
+    config = load_config(ROOT / "configs" / "tfidf.yaml",
+                         [f"data.gold=[{reviews}]", "data.fields=[sentiment]", f"data.labels={MAPPING}",
+                          "cv=null", "card=null"])
+    out = tmp_path / "model"
+    train(config, out, log=lambda msg: None)
+    limits = _limits(_card(out))
+    assert "- `sentiment`: NEGATIVE 3 and POSITIVE 4 gold comments, so their figures are poorly estimated." in limits
 
 
 @pytest.mark.parametrize("card, message", [
