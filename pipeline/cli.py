@@ -289,14 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_label)
 
     p = sub.add_parser("evaluate", help="score models against a labelled gold file, with intervals and baselines",
-                       description="Score one or more models on a labelled file (JSONL, CSV/TSV or a JSON "
-                                   "array), beside the majority-class and keyword baselines: per field n, accuracy, macro-F1, weighted F1, F_avg "
-                                   "(stance fields: mean F1 of FAVOR and AGAINST), per-class precision/recall/F1, "
-                                   "the confusion matrix, 95% bootstrap intervals and expected calibration error; "
+                       description="Score one or more models, or saved labels (--predictions), on a labelled "
+                                   "file (JSONL, CSV/TSV, Parquet or a JSON array), beside the majority-class and "
+                                   "keyword baselines: per field n, accuracy, macro-F1, weighted F1, F_avg (stance "
+                                   "fields: mean F1 of FAVOR and AGAINST), per-class precision/recall/F1, the "
+                                   "confusion matrix, 95% bootstrap intervals and expected calibration error; "
                                    "several --model add paired-bootstrap p-values. --behaviour runs the behavioural "
                                    "tests, --benchmark a sentiment benchmark config, --cv K --config C "
                                    "cross-validates a config instead of scoring saved models.")
-    p.add_argument("--gold", help="labelled file: JSONL, or CSV/TSV with a header row, or a JSON array "
+    p.add_argument("--gold", help="labelled file: JSONL, CSV/TSV with a header row, Parquet or a JSON array "
                                   "(e.g. data/gold/seed.jsonl)")
     p.add_argument("--model", action="append", metavar="DIR",
                    help="model directory (default: models/default, unless --predictions is given); repeat to "
@@ -323,8 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("agreement", help="agreement between two annotators' label files",
                        description="Percent agreement and Cohen's kappa per field between two annotators' label "
-                                   "files (JSONL, CSV/TSV or a JSON array), matched by id; ids in only one file "
-                                   "are listed.")
+                                   "files (JSONL, CSV/TSV, Parquet or a JSON array), matched by id; ids in only one "
+                                   "file are listed.")
     p.add_argument("a", help="first annotator's file (id and labels)")
     p.add_argument("b", help="second annotator's file")
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON")

@@ -1,10 +1,11 @@
 """Loading and validating labelled comment sets (gold, synthetic, held-out).
 
 A labelled file is JSONL, or by its extension CSV (``.csv``), TSV (``.tsv``, ``.tab``)
-with a header row, or a JSON array of records (``.json``; one holding one record per
-line is read as JSONL). Every record needs a string ``id`` and a non-empty string ``text``. Labelled
-sets carry the three label fields with values from :data:`pipeline.schema.LABELS`.
-Any problem is reported as a :class:`DataError` naming the file and line.
+with a header row, Parquet (``.parquet``, ``.pq``; needs pyarrow) or a JSON array of
+records (``.json``; one holding one record per line is read as JSONL). Every record
+needs a string ``id`` and a non-empty string ``text``. Labelled sets carry the three
+label fields with values from :data:`pipeline.schema.LABELS`. Any problem is reported
+as a :class:`DataError` naming the file and line.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from .io import first_json_byte
+from .io import InputError, first_json_byte, parquet_file
 from .schema import FIELDS, LABELS
 
 __all__ = ["DataError", "load_labelled", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines",
@@ -91,8 +92,9 @@ def iter_records(path: str | Path) -> Iterator[tuple[str, int, object]]:
 
     JSONL (any extension but those below): see :func:`iter_json_lines`. CSV/TSV: the header
     row names the fields; an empty cell is an empty string, a missing one is left out; the line
-    number is the line the row ends on. ``.json``: a JSON array (the number is the position in
-    it), or JSONL when the file starts with an object.
+    number is the line the row ends on. Parquet: one record per row (the number is the row's).
+    ``.json``: a JSON array (the number is the position in it), or JSONL when the file starts
+    with an object.
     """
     path = Path(path)
     if not path.is_file():
@@ -116,6 +118,14 @@ def _records_by_format(path: Path) -> Iterator[tuple[str, int, object]]:
                     yield where, reader.line_num, {k: v for k, v in row.items() if v is not None}
         except csv.Error as exc:
             raise DataError(f"{path}: not readable as CSV ({exc})") from None
+        return
+    if suffix in (".parquet", ".pq"):
+        try:
+            table = parquet_file(path).read()
+        except InputError as exc:
+            raise DataError(str(exc)) from None
+        for i, rec in enumerate(table.to_pylist(), 1):
+            yield f"{path}: row {i}", i, rec
         return
     if suffix == ".json" and first_json_byte(path) == b"[":
         try:

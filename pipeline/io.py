@@ -32,7 +32,7 @@ from typing import IO, Iterable, Iterator, Sequence
 __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
     "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
-    "output_format", "input_total", "first_json_byte",
+    "output_format", "input_total", "first_json_byte", "parquet_file",
     "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "atomic_write_text",
     "read_yaml_mapping",
 ]
@@ -131,7 +131,7 @@ def input_total(source: str | Path | None, fmt: str) -> int | None:
     if source is None or str(source) == "-" or hasattr(source, "read"):
         return None
     if fmt == "parquet":
-        return _parquet_file(source).metadata.num_rows
+        return parquet_file(source).metadata.num_rows
     return Path(source).stat().st_size
 
 
@@ -494,7 +494,8 @@ def _pyarrow():
     return pyarrow
 
 
-def _parquet_file(path):
+def parquet_file(path):
+    """A ``pyarrow.parquet.ParquetFile``; a missing pyarrow or an unreadable file is an :class:`InputError`."""
     pa = _pyarrow()
     try:
         return pa.parquet.ParquetFile(path)
@@ -504,7 +505,8 @@ def _parquet_file(path):
 
 def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "id",
                  max_chars: int = MAX_TEXT_CHARS, truncate: bool = False, start_row: int = 0,
-                 stop_row: int | None = None, batch_rows: int = 4096, keep: Sequence[str] = ()) -> Iterator[Item]:
+                 stop_row: int | None = None, batch_rows: int = 4096,
+                 keep: Sequence[str] = ()) -> Iterator[Item]:
     """Yield one :class:`Item` per row of a Parquet file, reading record batches of ``batch_rows``.
 
     Only the text and id columns are read, and those named in ``keep`` (which must exist). Line numbers are row numbers (from 1);
@@ -513,7 +515,7 @@ def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "
     """
     if source is None or str(source) == "-":
         raise InputError("Parquet cannot be read from standard input; pass a file")
-    pf = _parquet_file(source)
+    pf = parquet_file(source)
     names = pf.schema_arrow.names
     if text_field not in names:
         raise InputError(f"{source}: no column {text_field!r} (columns: {', '.join(names)}); pass --text-field")

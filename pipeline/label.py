@@ -408,7 +408,9 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                on_chunk: Callable[[LabelSummary], None] | None = None, *, input_format: str | None = None,
                truncate: bool = False, resume: bool = False, engine: str = "local", workers: int | None = None,
                cache_size: int = 8192, stream=None, keep: Sequence[str] = ()) -> LabelSummary:
-    """Label a JSONL, CSV/TSV, Parquet, JSON-array or text file (``None`` or ``-``: standard input) into ``output_path``.
+    """Label a JSONL, CSV/TSV, Parquet, JSON-array or text file into ``output_path``.
+
+    ``None`` or ``-`` reads standard input.
 
     The input format comes from ``input_format`` (``jsonl``, ``csv``, ``tsv``,
     ``parquet``, ``json``, ``text``) or the input's extension (standard input: JSONL); the output

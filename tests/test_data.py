@@ -93,11 +93,16 @@ def _write_table(path, records, columns, delimiter):
     return path
 
 
-@pytest.mark.parametrize("name", ["gold.csv", "gold.tsv", "gold.json", "lines.json"])
+@pytest.mark.parametrize("name", ["gold.csv", "gold.tsv", "gold.json", "lines.json", "gold.parquet"])
 def test_a_labelled_file_reads_the_same_in_every_format(tmp_path, gold_path, gold_records, name):
     columns = ["id", "text", *FIELDS]
     path = tmp_path / name
-    if name == "lines.json":
+    if name.endswith(".parquet"):
+        pa = pytest.importorskip("pyarrow")
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({c: [r[c] for r in gold_records] for c in columns}), path)
+    elif name == "lines.json":
         path.write_bytes(gold_path.read_bytes())
     elif name.endswith(".json"):
         path.write_text(json.dumps(gold_records, ensure_ascii=False, indent=2), encoding="utf-8-sig")

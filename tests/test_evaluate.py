@@ -227,8 +227,10 @@ def test_bad_benchmark_config_is_a_clear_error(tmp_path, capsys, tfidf_model_dir
 
 
 # -- saved predictions ---------------------------------------------------------------------------
-@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_a_labelled_output_scores_as_its_model_does(tmp_path, gold_path, gold_records, tfidf_model_dir, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
     from pipeline.classifiers.base import load_model
     from pipeline.evaluate import SavedPredictions
     from pipeline.label import label_file
