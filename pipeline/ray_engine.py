@@ -24,7 +24,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .io import InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl, read_parquet, read_text
+from .io import (InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl,
+                 read_parquet, read_text)
 from .label import BatchLabeller, LabelError, LabelSummary, default_model_dir, reason_kind, rejects_path, work_dir
 
 __all__ = ["label_with_ray", "CommentSource"]
