@@ -24,6 +24,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .data import DataError, iter_records
+from .io import prob_column
 from .schema import FAVOR_AGAINST, FIELDS, LABELS, STANCE_FIELDS
 
 __all__ = ["field_metrics", "score", "Report", "evaluate", "evaluate_model", "bootstrap_ci",
@@ -565,7 +566,7 @@ class SavedPredictions:
         if label not in labels:
             raise DataError(f"{path}: id {rec['id']!r}: unknown label {label!r} for {field_name!r}")
         nested = (rec.get("probs") or {}).get(field_name) if isinstance(rec.get("probs"), dict) else None
-        flat = [rec.get(f"p_{field_name}_{lab}") for lab in labels]
+        flat = [rec.get(prob_column(field_name, lab)) for lab in labels]
         try:
             if isinstance(nested, dict) and all(lab in nested for lab in labels):
                 return [float(nested[lab]) for lab in labels]

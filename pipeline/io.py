@@ -33,7 +33,8 @@ __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
     "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
     "output_format", "input_total", "first_json_byte", "parquet_file",
-    "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "atomic_write_text",
+    "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "prob_column",
+    "atomic_write_text",
     "read_yaml_mapping",
 ]
 
@@ -580,10 +581,15 @@ def read_items(source, fmt: str, text_field: str = "text", id_field: str = "id",
 MODEL_COLUMNS = ("model_name", "model_version", "model_kind")
 
 
+def prob_column(field_name: str, label: str) -> str:
+    """The flat column holding the probability of ``label`` for ``field_name``: ``p_FIELD_LABEL``."""
+    return f"p_{field_name}_{label}"
+
+
 def flat_columns(fields: Sequence[str], classes: dict[str, Sequence[str]], keep: Sequence[str] = ()) -> list[str]:
     """Columns of a flat output: id, the kept input fields, one per field, ``p_FIELD_LABEL`` per label,
     model name/version/kind."""
-    return (["id", *keep, *fields] + [f"p_{f}_{lab}" for f in fields for lab in classes[f]] + list(MODEL_COLUMNS))
+    return ["id", *keep, *fields] + [prob_column(f, lab) for f in fields for lab in classes[f]] + list(MODEL_COLUMNS)
 
 
 def flat_value(value):
@@ -602,7 +608,7 @@ def flatten(rec: dict, fields: Sequence[str], keep: Sequence[str] = ()) -> dict:
         row[f] = rec[f]
     for f in fields:
         for lab, p in rec["probs"][f].items():
-            row[f"p_{f}_{lab}"] = p
+            row[prob_column(f, lab)] = p
     model = rec.get("model", {})
     for col in MODEL_COLUMNS:
         row[col] = model.get(col[len("model_"):])

@@ -34,7 +34,7 @@ import numpy as np
 
 from .classifiers.base import Model, ModelError, load_model, model_hash
 from .io import input_format as _input_format
-from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, flat_columns, input_total, open_writer, output_format, read_items)
+from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, flat_columns, input_total, open_writer, output_format, prob_column, read_items)
 
 __all__ = ["BatchLabeller", "LabelSummary", "LabelError", "label_file", "default_model_dir", "rejects_path",
            "work_dir", "ENGINES"]
@@ -205,7 +205,7 @@ class BatchLabeller:
                 col = [None] * n
                 for j, p in zip(keep, rounded[:, k].tolist()):
                     col[j] = p
-                out[f"p_{f}_{lab}"] = col
+                out[prob_column(f, lab)] = col
         for key in ("name", "version", "kind"):
             out[f"model_{key}"] = [self.model_info[key] if not reasons[i] else None for i in range(n)]
         return out

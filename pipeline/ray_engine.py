@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 from .io import (InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl,
-                 read_parquet, read_text)
+                 prob_column, read_parquet, read_text)
 from .label import BatchLabeller, LabelError, LabelSummary, default_model_dir, reason_kind, rejects_path, work_dir
 
 __all__ = ["label_with_ray", "CommentSource"]
@@ -304,7 +304,7 @@ def _join(ray_dir: Path, output: Path, out_fmt: str, labeller: BatchLabeller) ->
                     for f in fields:
                         rec[f] = data[f][k]
                         counts[f][rec[f]] += 1
-                    rec["probs"] = {f: {lab: data[f"p_{f}_{lab}"][k] for lab in classes[f]} for f in fields}
+                    rec["probs"] = {f: {lab: data[prob_column(f, lab)][k] for lab in classes[f]} for f in fields}
                     rec["model"] = {key: data[f"model_{key}"][k] for key in ("name", "version", "kind")}
                     out.write(rec)
                     summary.labelled += 1
