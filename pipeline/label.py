@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import json
 import os
-import shutil
 import sys
 import time
 from collections import Counter, OrderedDict
@@ -34,6 +33,7 @@ import numpy as np
 
 from .classifiers.base import Model, ModelError, load_model, model_hash
 from .io import input_format as _input_format
+from .worklock import Locked, WorkLock
 from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, flat_columns, input_total, open_writer, output_format, prob_column, read_items)
 
 __all__ = ["BatchLabeller", "LabelSummary", "LabelError", "label_file", "default_model_dir", "rejects_path",
@@ -481,12 +481,42 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
                "truncate": truncate}
     if keep:  # only when given, so runs started without it resume as before
         options["keep"] = keep
+    # A live run on the same output holds the lock on its work directory: refuse, whatever the options.
+    locks: list[WorkLock] = []
+    try:
+        if work.exists():
+            _take_lock(work, False, locks)
+        return _label_locked(input_path, output_path, model, fmt, out_fmt, work, rej_path, options, locks,
+                             chunk_size=chunk_size, force=force, progress=progress, text_field=text_field,
+                             id_field=id_field, max_chars=max_chars, truncate=truncate, resume=resume,
+                             on_chunk=on_chunk, cache_size=cache_size, stream=stream, stdin=stdin, keep=keep)
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+def _take_lock(work: Path, create: bool, locks: list) -> WorkLock | None:
+    try:
+        lock = WorkLock.take(work, create=create)
+    except Locked as exc:
+        raise LabelError(f"another run is writing this output: {exc}") from None
+    except OSError as exc:
+        raise LabelError(f"cannot create the work directory {work}: {exc.strerror or exc}") from None
+    if lock is not None:
+        locks.append(lock)
+    return lock
+
+
+def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, work: Path, rej_path: Path,
+                  options: dict, locks: list, *, chunk_size: int, force: bool, progress: bool,
+                  text_field: str, id_field: str, max_chars: int, truncate: bool, resume: bool, on_chunk,
+                  cache_size: int, stream, stdin: bool, keep: list[str]) -> LabelSummary:
     state: dict | None = None
-    if work.exists():
+    if locks and locks[0].has_work():
         if resume:
             state = _load_manifest(work)
         elif force:
-            shutil.rmtree(work)
+            locks[0].clear()
         else:
             raise LabelError(f"{work} holds an interrupted run: pass --resume to continue it, "
                              f"or --force to start over")
@@ -513,7 +543,11 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
         raise LabelError(str(exc)) from None
     items = itertools.chain([first] if first is not None else [], items)
     if state is None:
-        work.mkdir(parents=True)
+        if not locks:
+            _take_lock(work, True, locks)
+        if locks[0].has_work():  # another run started and stopped in the meantime
+            raise LabelError(f"{work} appeared while this run was starting: pass --resume to continue it, "
+                             f"or --force to start over")
         state = {"format": MANIFEST_FORMAT, "state": "labelling", "input": fingerprint, "model_hash": mhash,
                  "model": labeller.model_info, "options": options, "force": force, "parts": 0,
                  "resume_at": None, "read": 0, "labelled": 0, "rejected": 0, "distinct_texts": 0,
@@ -574,7 +608,7 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
     state["state"] = "joining"
     _save_manifest(work, state)
     _join(work, state, output_path, rej_path, out_fmt, labeller, keep)
-    shutil.rmtree(work)
+    locks[0].release(remove=True)
 
     summary.seconds = time.perf_counter() - t0
     summary.read, summary.labelled, summary.rejected = state["read"], state["labelled"], state["rejected"]

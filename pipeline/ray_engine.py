@@ -19,13 +19,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
 
 from .io import (InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl,
                  prob_column, read_parquet, read_text)
+from .worklock import Locked, WorkLock
 from .label import BatchLabeller, LabelError, LabelSummary, default_model_dir, reason_kind, rejects_path, work_dir
 
 __all__ = ["label_with_ray", "CommentSource"]
@@ -188,15 +188,35 @@ def label_with_ray(input_path, output_path, model=None, *, fmt: str, out_fmt: st
     labeller = _local_check(model_dir)
     output_path = Path(output_path)
     work = work_dir(output_path)
-    if work.exists():
-        if not force:
-            raise LabelError(f"{work} holds an interrupted run: pass --force to start over "
-                             f"(the ray engine does not resume)")
-        shutil.rmtree(work)
     try:
         input_total(input_path, fmt)  # fails early on an unreadable Parquet file
     except InputError as exc:
         raise LabelError(str(exc)) from None
+    try:
+        lock = WorkLock.take(work)
+    except Locked as exc:
+        raise LabelError(f"another run is writing this output: {exc}") from None
+    except OSError as exc:
+        raise LabelError(f"cannot create the work directory {work}: {exc.strerror or exc}") from None
+    try:
+        return _label_with_ray(lock, input_path, output_path, model_dir, labeller, fmt=fmt, out_fmt=out_fmt,
+                               chunk_size=chunk_size, force=force, progress=progress, text_field=text_field,
+                               id_field=id_field, max_chars=max_chars, truncate=truncate, workers=workers,
+                               cache_size=cache_size, split_bytes=split_bytes)
+    finally:
+        lock.release()
+
+
+def _label_with_ray(lock: WorkLock, input_path, output_path: Path, model_dir: Path, labeller: BatchLabeller, *,
+                    fmt: str, out_fmt: str, chunk_size: int, force: bool, progress: bool, text_field: str,
+                    id_field: str, max_chars: int, truncate: bool, workers: int | None, cache_size: int,
+                    split_bytes: int) -> LabelSummary:
+    work = lock.work
+    if lock.has_work():
+        if not force:
+            raise LabelError(f"{work} holds an interrupted run: pass --force to start over "
+                             f"(the ray engine does not resume)")
+        lock.clear()
     options = {"text_field": text_field, "id_field": id_field, "max_chars": max_chars, "truncate": truncate}
 
     ray = _import_ray()
@@ -224,7 +244,6 @@ def label_with_ray(input_path, output_path, model=None, *, fmt: str, out_fmt: st
                                   batch_size=chunk_size, batch_format="numpy",
                                   compute=ActorPoolStrategy(min_size=1, max_size=n_workers),
                                   num_cpus=actor_cpus)
-        work.mkdir(parents=True)
         labelled.write_parquet(str(work / "ray"))
         summary = _join(work / "ray", output_path, out_fmt, labeller)
         expected = _expected_records(input_path, fmt)
@@ -237,7 +256,7 @@ def label_with_ray(input_path, output_path, model=None, *, fmt: str, out_fmt: st
     finally:
         if started:
             ray.shutdown()
-    shutil.rmtree(work, ignore_errors=True)
+    lock.release(remove=True)
     summary.seconds = time.perf_counter() - t0
     return summary
 

@@ -177,6 +177,7 @@ def test_refusals(dump, tmp_path, labeller):
     with pytest.raises(LabelError, match="chunk size"):
         label_file(dump, tmp_path / "o.jsonl", model=labeller, chunk_size=0)
     work_dir(tmp_path / "o.jsonl").mkdir()
+    (work_dir(tmp_path / "o.jsonl") / "manifest.json").write_text("{}")
     with pytest.raises(LabelError, match="--resume.*--force"):
         label_file(dump, tmp_path / "o.jsonl", model=labeller)
     s = label_file(dump, tmp_path / "o.jsonl", model=labeller, force=True, progress=False)
