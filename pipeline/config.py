@@ -7,6 +7,7 @@ Relative data paths are resolved against the current working directory.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
@@ -229,10 +230,25 @@ def _coerce(cls, name: str, value: Any, where: str):
             raise ConfigError(f"{where}: expected a string")
         return value.strip()
     if name in ("name", "version", "kind"):
-        if not isinstance(value, (str, int, float)):
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ConfigError(f"{where}: expected a string")
-        return str(value)
+        value = str(value)
+        if cls is TrainConfig and name == "name":
+            check_model_name(value, where)
+        return value
     return value
+
+
+_NAME = re.compile(r"[^\W_][\w.-]*")
+
+
+def check_model_name(name: str, where: str = "name") -> str:
+    """A model's ``name`` becomes the directory ``models/NAME``: a plain name, never a path."""
+    if not _NAME.fullmatch(name) or len(name) > 100:
+        raise ConfigError(f"{where}: {name!r} is not a plain model name: use letters, digits, '.', '_' and '-', "
+                          f"starting with a letter or digit (no '/', no '..'); choose where it is written with "
+                          f"-o DIR")
+    return name
 
 
 def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:

@@ -9,10 +9,11 @@ resolved config), ``metrics.json`` and a model card ``README.md``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
-import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -293,6 +294,23 @@ def _model_card(config: TrainConfig, model: Model, n_gold: int, counts: dict, tr
     return "\n".join(lines)
 
 
+def check_output_dir(out_dir: Path, force: bool) -> None:
+    """Refuse to write over anything but an empty directory, or (with ``force``) a nazar model directory."""
+    if out_dir.is_symlink():
+        raise TrainError(f"{out_dir} is a link; write the model to a real directory")
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise TrainError(f"{out_dir} exists and is not a directory; choose another output with -o DIR")
+    if not any(out_dir.iterdir()):
+        return
+    if not force:
+        raise TrainError(f"{out_dir} exists and is not empty; pass --force to replace it")
+    if not (out_dir / "model.json").is_file():
+        raise TrainError(f"{out_dir} is not a nazar model directory (no model.json), so --force does not "
+                         f"replace it; choose another output with -o DIR, or move it away yourself")
+
+
 def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv: bool = True,
           baselines: Sequence[str] = BASELINES, log: Callable[[str], None] | None = None) -> tuple[Model, dict]:
     """Cross-validate (if configured), fit on all data and save into ``out_dir``.
@@ -302,8 +320,7 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise TrainError(f"{out_dir} exists and is not empty; pass --force to replace it")
+    check_output_dir(out_dir, force)
     t0 = time.perf_counter()
     fields = config.data.fields
     parts = {role: [(source, load_source(config, source)) for source in sources]
@@ -324,8 +341,12 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
                            for role, role_parts in parts.items()}
     seconds = time.perf_counter() - t0
     metrics["train_seconds"] = round(seconds, 2)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()  # with the user's umask, like any directory they make
+    except OSError as exc:
+        raise TrainError(f"cannot create the model directory {out_dir}: {exc.strerror or exc}") from None
     try:
         model.save(tmp)
         (tmp / "config.yaml").write_text(dump_config(config), encoding="utf-8")
@@ -334,9 +355,10 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
         card = _model_card(config, model, len(gold), label_counts(gold, fields),
                            label_counts(gold + extra, fields), cv_result, files, seconds)
         (tmp / "README.md").write_text(card, encoding="utf-8")
+        check_output_dir(out_dir, force)  # again: it may have changed while training
         if out_dir.exists():
             shutil.rmtree(out_dir)
-        shutil.move(str(tmp), str(out_dir))
+        os.replace(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

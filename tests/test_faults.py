@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,140 @@ def test_a_lock_on_a_removed_directory_protects_nothing_and_is_not_taken(tmp_pat
         with pytest.raises(Locked):
             WorkLock.take(work)
         assert not second.has_work()
+
+
+# -- training: names that escape, --force on what is not a model ---------------------------------------
+def _train(argv, capsys, gold_path, *sets):
+    return run(["train", ROOT / "configs" / "tfidf.yaml", "--no-cv", "-q", "--set", "model.kind=majority",
+                "--set", f"data.gold=[{gold_path}]", *[a for s in sets for a in ("--set", s)], *argv], capsys)
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "/tmp/escaped", "a/b", "..", ".hidden", "", "a\\b"])
+def test_a_model_name_is_a_plain_name_never_a_path(name, tmp_path, capsys, gold_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _train([], capsys, gold_path, f"name='{name}'")
+    assert code != 0
+    assert_one_line_error(err, "plain model name")
+    assert not any(tmp_path.rglob("*")) and not (tmp_path.parent / "escaped").exists()
+
+
+def test_force_replaces_a_model_directory_and_nothing_else(tmp_path, capsys, gold_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    code, _, err = _train(["-o", precious, "--force"], capsys, gold_path)
+    assert code != 0
+    assert_one_line_error(err, "not a nazar model directory", str(precious))
+    assert (precious / "thesis.tex").read_text() == "years of work" and len(list(precious.iterdir())) == 1
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    code, _, err = _train(["-o", a_file, "--force"], capsys, gold_path)
+    assert code != 0 and a_file.read_text() == "x"
+    assert_one_line_error(err, "not a directory")
+    model = tmp_path / "model"
+    assert _train(["-o", model], capsys, gold_path)[0] == 0
+    code, _, err = _train(["-o", model], capsys, gold_path)
+    assert code != 0 and "--force" in err
+    (model / "stale.txt").write_text("from an older run")
+    assert _train(["-o", model, "--force"], capsys, gold_path)[0] == 0
+    assert (model / "model.json").is_file() and not (model / "stale.txt").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging directory left
+
+
+def test_a_trained_model_directory_follows_the_umask(tmp_path, capsys, gold_path):
+    old = os.umask(0o022)
+    try:
+        assert _train(["-o", tmp_path / "m"], capsys, gold_path)[0] == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in (tmp_path / "m").iterdir())
+
+
+# -- tampered and linked model directories ----------------------------------------------------------------
+def _object_arrays(path):
+    import numpy as np
+
+    np.savez(path, **{"x.coef": np.array([{"a": 1}], dtype=object)})
+
+
+def _strings_for_floats(path):
+    import numpy as np
+
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    key = next(k for k in arrays if k.endswith(".coef"))
+    arrays[key] = np.full(arrays[key].shape, "x")
+    np.savez(path, **arrays)
+
+
+TAMPERS = {
+    "garbage weights": lambda d: (d / "heads.npz").write_bytes(b"\x00garbage" * 100),
+    "empty weights": lambda d: (d / "heads.npz").write_bytes(b""),
+    "object arrays": lambda d: _object_arrays(d / "heads.npz"),
+    "strings for floats": lambda d: _strings_for_floats(d / "heads.npz"),
+    "format as a string": lambda d: _edit_meta(d, format="1"),
+    "kind as a list": lambda d: _edit_meta(d, kind=["encoder"]),
+    "unknown kind": lambda d: _edit_meta(d, kind="os.system"),
+    "params as a list": lambda d: _edit_meta(d, params=[1, 2]),
+    "model.json not JSON": lambda d: (d / "model.json").write_text("{kind: encoder"),
+}
+
+
+def _edit_meta(directory, **changes):
+    import json
+
+    meta = json.loads((directory / "model.json").read_text())
+    meta.update(changes)
+    (directory / "model.json").write_text(json.dumps(meta))
+
+
+@pytest.fixture()
+def default_copy(tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(ROOT / "models" / "default", tmp_path / "model"))
+
+
+@pytest.mark.parametrize("tamper", sorted(TAMPERS))
+def test_a_tampered_model_is_a_one_line_error_and_writes_nothing(tamper, default_copy, dumps, tmp_path, capsys):
+    TAMPERS[tamper](default_copy)
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["label", dumps[0], "-o", out, "--model", default_copy, "-q"], capsys)
+    assert code != 0
+    assert_one_line_error(err, str(default_copy))
+    assert not out.exists() and not work_dir(out).exists()
+
+
+@pytest.mark.parametrize("target", ["file", "directory"])
+def test_a_link_out_of_the_model_directory_is_refused(target, tfidf_model_dir, tmp_path, dumps, capsys):
+    import shutil
+
+    from pipeline.classifiers.base import ModelError, load_model, model_hash
+
+    model = Path(shutil.copytree(tfidf_model_dir, tmp_path / "model"))
+    outside = tmp_path / "outside"
+    if target == "file":
+        shutil.move(model / "tfidf.npz", outside)
+        (model / "tfidf.npz").symlink_to(outside)
+    else:
+        outside.mkdir()
+        (model / "extra").symlink_to(outside, target_is_directory=True)
+    for call in (load_model, model_hash):
+        with pytest.raises(ModelError, match="outside the model directory"):
+            call(model)
+    code, _, err = run(["label", dumps[0], "-o", tmp_path / "o.jsonl", "--model", model, "-q"], capsys)
+    assert code != 0
+    assert_one_line_error(err, "outside the model directory")
+
+
+def test_a_link_inside_the_model_directory_is_fine(tfidf_model_dir, tmp_path):
+    import shutil
+
+    from pipeline.classifiers.base import load_model
+
+    model = Path(shutil.copytree(tfidf_model_dir, tmp_path / "model"))
+    (model / "weights").mkdir()
+    shutil.move(model / "tfidf.npz", model / "weights" / "tfidf.npz")
+    (model / "tfidf.npz").symlink_to(Path("weights") / "tfidf.npz")
+    assert load_model(model).predict(["سلام"])

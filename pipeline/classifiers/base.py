@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
+import zipfile
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -22,7 +24,8 @@ import numpy as np
 from ..normalize import Normalizer, NormalizerConfig
 from ..schema import FIELDS, LABELS
 
-__all__ = ["Model", "ModelError", "NotFittedError", "load_model", "model_hash", "trained_on", "KINDS"]
+__all__ = ["Model", "ModelError", "NotFittedError", "load_model", "model_hash", "model_files", "trained_on",
+           "KINDS"]
 
 FORMAT_VERSION = 1
 
@@ -47,7 +50,7 @@ class NotFittedError(ModelError):
 
 
 def kind_class(kind: str) -> type["Model"]:
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ModelError(f"unknown model kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
     module, _, name = KINDS[kind].partition(":")
     return getattr(importlib.import_module(module), name)
@@ -184,11 +187,27 @@ class Model:
         meta = read_metadata(directory)
         if meta["kind"] != cls.kind:
             raise ModelError(f"{directory}: holds a {meta['kind']!r} model, not {cls.kind!r}")
-        model = cls(normalizer=meta.get("normalizer"), fields=meta.get("fields", FIELDS),
-                    name=meta.get("name"), version=meta.get("version", "0.0.0"),
-                    **meta.get("params", {}))
-        model.training_info = meta.get("training", {})
-        model._load_weights(Path(directory))
+        model_files(directory)  # refuses links that lead out of the directory before any weight is read
+        meta_path = Path(directory) / "model.json"
+        for key, typ in (("params", dict), ("fields", list), ("training", dict), ("normalizer", dict)):
+            if key in meta and meta[key] is not None and not isinstance(meta[key], typ):
+                raise ModelError(f"{meta_path}: {key!r} must be a {'mapping' if typ is dict else 'list'}, "
+                                 f"got {type(meta[key]).__name__}")
+        try:
+            model = cls(normalizer=meta.get("normalizer"), fields=meta.get("fields", FIELDS),
+                        name=meta.get("name"), version=meta.get("version", "0.0.0"),
+                        **(meta.get("params") or {}))
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{meta_path}: {exc}") from None
+        model.training_info = meta.get("training") or {}
+        try:
+            model._load_weights(Path(directory))
+        except ModelError:
+            raise
+        except (ValueError, KeyError, TypeError, IndexError, OSError, EOFError, zipfile.BadZipFile,
+                UnicodeDecodeError) as exc:
+            raise ModelError(f"{directory}: cannot read the model's files ({type(exc).__name__}: {exc}); they are "
+                             f"damaged or were not written by nazar: retrain it or restore the directory") from None
         model.fitted_ = True
         return model
 
@@ -211,7 +230,15 @@ def read_metadata(directory: str | Path) -> dict:
         raise ModelError(f"{meta_path}: invalid JSON ({exc.msg})") from None
     if not isinstance(meta, dict) or "kind" not in meta:
         raise ModelError(f"{meta_path}: no 'kind' field")
-    if meta.get("format", FORMAT_VERSION) > FORMAT_VERSION:
+    if not isinstance(meta["kind"], str):
+        raise ModelError(f"{meta_path}: 'kind' must be a string naming a model kind "
+                         f"({', '.join(sorted(KINDS))}), got {type(meta['kind']).__name__}")
+    if meta["kind"] not in KINDS:
+        raise ModelError(f"{meta_path}: unknown model kind {meta['kind']!r}; known kinds: {', '.join(sorted(KINDS))}")
+    fmt = meta.get("format", FORMAT_VERSION)
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        raise ModelError(f"{meta_path}: 'format' must be a positive integer, got {fmt!r}")
+    if fmt > FORMAT_VERSION:
         raise ModelError(f"{meta_path}: written by a newer nazar (format {meta['format']}); upgrade nazar")
     return meta
 
@@ -236,11 +263,35 @@ def trained_on(model: Model, path: str | Path) -> bool:
     return any(f.get("sha256") == digest for files in model.training_info.values() for f in files)
 
 
+def model_files(directory: str | Path) -> list[Path]:
+    """The files of a model directory, sorted; ModelError if a link inside it leads out of it.
+
+    Links within the directory are allowed (and not followed twice); a link to
+    a file or directory elsewhere could make a model read, or a manifest hash,
+    anything on the machine.
+    """
+    directory = Path(directory)
+    root = directory.resolve()
+    files = []
+    for base, dirs, names in os.walk(directory, followlinks=False):
+        for name in dirs + names:
+            p = Path(base) / name
+            if p.is_symlink():
+                target = p.resolve()
+                if target != root and root not in target.parents:
+                    raise ModelError(f"{p} is a link to {target}, outside the model directory {directory}; "
+                                     f"copy the file into the directory instead")
+        files += [Path(base) / n for n in names if (Path(base) / n).is_file()]
+    return sorted(files)
+
+
 def model_hash(directory: str | Path) -> str:
     """SHA-256 over every file of a model directory (names and bytes), for manifests."""
     directory = Path(directory)
     h = hashlib.sha256()
-    for p in sorted(q for q in directory.rglob("*") if q.is_file()):
+    for p in model_files(directory):
         h.update(str(p.relative_to(directory)).encode())
-        h.update(p.read_bytes())
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()

@@ -95,10 +95,25 @@ class LinearHeads:
         np.savez(path, **self.arrays())
 
     def load_arrays(self, data: Mapping[str, np.ndarray], prefix: str = "") -> "LinearHeads":
+        """Take the heads from ``arrays()``-style arrays; ValueError if any is missing or malformed."""
         for field in self.fields:
-            self.coef_[field] = np.asarray(data[f"{prefix}{field}.coef"])
-            self.intercept_[field] = np.asarray(data[f"{prefix}{field}.intercept"])
-            self.seen_[field] = np.asarray(data[f"{prefix}{field}.seen"])
+            names = [f"{prefix}{field}.{part}" for part in ("coef", "intercept", "seen")]
+            missing = [n for n in names if n not in data]
+            if missing:
+                raise ValueError(f"missing array(s) {', '.join(missing)}")
+            coef, intercept, seen = (np.asarray(data[n]) for n in names)
+            k = len(LABELS[field])
+            if coef.dtype.kind != "f" or coef.ndim != 2 or not 1 <= coef.shape[0] <= k:
+                raise ValueError(f"{names[0]}: expected a float matrix of at most {k} rows, "
+                                 f"got {coef.dtype} {coef.shape}")
+            if intercept.dtype.kind != "f" or intercept.shape != coef.shape[:1]:
+                raise ValueError(f"{names[1]}: expected {coef.shape[0]} floats, got {intercept.dtype} {intercept.shape}")
+            if (seen.dtype.kind not in "iu" or seen.shape != coef.shape[:1] or len(set(seen.tolist())) != len(seen)
+                    or not all(0 <= i < k for i in seen.tolist())):
+                raise ValueError(f"{names[2]}: expected {coef.shape[0]} distinct class indices below {k}")
+            if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+                raise ValueError(f"{names[0]}: holds values that are not finite")
+            self.coef_[field], self.intercept_[field], self.seen_[field] = coef, intercept, seen
         return self
 
     def load(self, path: Path) -> "LinearHeads":
