@@ -62,7 +62,7 @@ def cmd_label(args: argparse.Namespace) -> int:
                              force=args.force, progress=not args.quiet, text_field=args.text_field,
                              id_field=args.id_field, max_chars=args.max_chars, input_format=args.format,
                              truncate=args.truncate, resume=args.resume, engine=args.engine,
-                             workers=args.workers, keep=args.keep or ())
+                             workers=args.workers, keep=args.keep or (), duplicates=args.duplicates)
     except LabelError as exc:
         raise CliError(str(exc)) from None
     print(summary.to_text(), file=sys.stderr)
@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a JSON array, or plain text with one comment per line), one labelled record per\n"
                                    "input record out (JSONL, CSV, TSV or Parquet, by the output's extension), in\n"
                                    "input order. Records that cannot be labelled go to OUTPUT.rejects.jsonl with\n"
-                                   "their line number (for a JSON array, their position in it), id and reason.\n\n"
+                                   "their line number (for a JSON array, their position in it), id and reason.\n"
+                                   "A record without an id gets line-N (row-N in Parquet, item-N in a JSON array).\n\n"
                                    "Work in progress is kept in OUTPUT.parts/ until the output is complete: after\n"
                                    "an interruption, run the same command with --resume to continue.\n\n"
                                    "Exit codes: 0 done (rejects, if any, are in the rejects file), 1 failure\n"
@@ -264,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet", "json", "text"],
                    help="input format (default: from the input's extension; json: one array of records, "
                         "a .json file with one record per line is read as jsonl; text (.txt): one comment "
-                        "per line, its line number the id)")
+                        "per line, its id line-N, N its line number)")
     p.add_argument("--model", help="model directory (default: the embedded default, models/default)")
     p.add_argument("--force", action="store_true",
                    help="overwrite an existing output and discard an interrupted run's OUTPUT.parts/")
@@ -272,13 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue an interrupted run from OUTPUT.parts/ (refused if the input or model changed)")
     p.add_argument("--chunk-size", type=int, default=512, help="records per batch (default: 512)")
     p.add_argument("--text-field", default="text", help="field holding the comment (default: text)")
-    p.add_argument("--id-field", default="id", help="field holding the id (default: id; line number if absent)")
+    p.add_argument("--id-field", default="id", help="field holding the id (default: id; line-N if absent, N the line number)")
     p.add_argument("--keep", action="append", metavar="FIELD",
                    help="copy this input field into each output record, after the id (repeatable: "
                         "--keep text --keep author); strings in CSV, TSV and Parquet outputs")
     p.add_argument("--max-chars", type=int, default=20000, help="reject longer texts (default: 20000)")
     p.add_argument("--truncate", action="store_true", help="cut texts longer than --max-chars instead of "
                                                            "rejecting them")
+    p.add_argument("--duplicates", choices=["keep", "first", "reject"], default="keep",
+                   help="records that share an id: keep them all and warn (default), keep the first and "
+                        "reject later ones, or reject them all (reads the input twice; not from stdin)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any record was rejected")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local (default) or ray: a Ray cluster ($RAY_ADDRESS, else a local Ray runtime)")

@@ -31,7 +31,7 @@ from typing import IO, Iterable, Iterator, Sequence
 
 __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
-    "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
+    "generated_id", "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
     "output_format", "input_total", "first_json_byte", "parquet_file",
     "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "prob_column",
     "atomic_write_text",
@@ -49,7 +49,7 @@ INPUT_FORMATS: dict[str, tuple[str, ...]] = {
     "parquet": (".parquet", ".pq"),
     # A top-level array of records; a .json file that holds one record per line is read as jsonl.
     "json": (".json",),
-    # One comment per line; the line number is its id.
+    # One comment per line; its id is line-N, N its line number.
     "text": (".txt",),
 }
 #: Output formats and their extensions.
@@ -137,10 +137,24 @@ def input_total(source: str | Path | None, fmt: str) -> int | None:
 
 
 # -- validation shared by every reader -------------------------------------------------------
-def _item(line_no: int, obj: dict, text_field: str, id_field: str, max_chars: int, truncate: bool) -> Item:
+def generated_id(number: int, unit: str = "line") -> str:
+    """The id of a record that has none: ``line-12`` (``row-12`` in Parquet, ``item-12`` in a JSON array).
+
+    The prefix keeps it apart from the plain numbers and names that explicit ids
+    usually are; a dump whose own ids take this form anyway is caught by the
+    duplicate-id check of ``nazar label``.
+    """
+    return f"{unit}-{number}"
+
+
+def _item(line_no: int, obj: dict, text_field: str, id_field: str, max_chars: int, truncate: bool,
+          unit: str = "line") -> Item:
     rid = obj.get(id_field)
-    if rid is None or isinstance(rid, (dict, list, bool)) or (isinstance(rid, str) and not rid.strip()):
-        rid = str(line_no)
+    if isinstance(rid, (dict, list, bool)):
+        what = {dict: "an object", list: "a list", bool: "true or false"}[type(rid)]
+        return Item(line_no, None, reason=f"field {id_field!r} is {what}, not a string or a number")
+    if rid is None or (isinstance(rid, str) and not rid.strip()) or (isinstance(rid, float) and rid != rid):
+        rid = generated_id(line_no, unit)
     elif isinstance(rid, float) and rid.is_integer():
         rid = str(int(rid))
     else:
@@ -175,7 +189,7 @@ def _open_source(source) -> tuple[IO[bytes], bool]:
 
 # -- JSONL -------------------------------------------------------------------------------
 def _parse_json_line(line_no: int, raw: bytes, text_field: str, id_field: str, max_chars: int,
-                     truncate: bool) -> Item:
+                     truncate: bool, unit: str = "line") -> Item:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -190,7 +204,7 @@ def _parse_json_line(line_no: int, raw: bytes, text_field: str, id_field: str, m
         return Item(line_no, None, reason="invalid JSON: nested too deeply")
     if not isinstance(obj, dict):
         return Item(line_no, None, reason=f"expected a JSON object, got {type(obj).__name__}")
-    return _item(line_no, obj, text_field, id_field, max_chars, truncate)
+    return _item(line_no, obj, text_field, id_field, max_chars, truncate, unit)
 
 
 def _lines(source, start: tuple[int, int] | None, stop: int | None) -> Iterator[tuple[int, bytes, int]]:
@@ -222,7 +236,7 @@ def read_jsonl(source: str | Path | IO[bytes] | None, text_field: str = "text", 
                start: tuple[int, int] | None = None, stop: int | None = None) -> Iterator[Item]:
     """Yield one :class:`Item` per non-blank line of a JSONL file (``None`` or ``-``: stdin).
 
-    Records without an id get their line number as id. ``start=(offset, line)``
+    Records without an id get line-N, N their line number (see :func:`generated_id`). ``start=(offset, line)``
     continues after the record that ended at byte ``offset`` on line ``line``
     (a file only); ``stop`` ends before the first line starting at or after that byte.
     """
@@ -236,14 +250,14 @@ def read_text(source: str | Path | IO[bytes] | None, text_field: str = "text", i
               max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
               start: tuple[int, int] | None = None, stop: int | None = None) -> Iterator[Item]:
     """Yield one :class:`Item` per non-blank line of a plain-text file: the line is the comment
-    and its line number the id (``text_field`` and ``id_field`` are not used). ``start`` and
+    and line-N (N its line number) the id (``text_field`` and ``id_field`` are not used). ``start`` and
     ``stop`` work as for :func:`read_jsonl`.
     """
     for line_no, raw, pos in _lines(source, start, stop):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            item = Item(line_no, str(line_no), reason=f"undecodable bytes (not UTF-8) at byte {exc.start}")
+            item = Item(line_no, generated_id(line_no), reason=f"undecodable bytes (not UTF-8) at byte {exc.start}")
         else:
             if line_no == 1:
                 line = line.removeprefix("\ufeff")
@@ -367,7 +381,7 @@ def read_json_array(source: str | Path | IO[bytes] | None, text_field: str = "te
             if end is None:
                 yield Item(position, None, reason="the file ends inside this record", end=base + len(buf))
                 return
-            item = _parse_json_line(position, buf[i:end], text_field, id_field, max_chars, truncate)
+            item = _parse_json_line(position, buf[i:end], text_field, id_field, max_chars, truncate, "item")
             item.end = base + end
             yield item
             i = end
@@ -550,7 +564,7 @@ def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "
             obj[text_field] = text
             if rid is not None:
                 obj[id_field] = rid
-            item = _item(row, obj, text_field, id_field, max_chars, truncate)
+            item = _item(row, obj, text_field, id_field, max_chars, truncate, "row")
             item.end = row
             yield item
 

@@ -242,6 +242,11 @@ class LabelSummary:
     #: Distinct texts answered from the labeller's cache, and sent to the model.
     cached: int = 0
     classified: int = 0
+    #: Labelled records whose id an earlier labelled record has (``duplicates="keep"``: they are in
+    #: the output; ``"first"``: rejected), or that share their id (``"reject"``: all rejected).
+    duplicate_ids: int = 0
+    duplicate_example: str | None = None
+    duplicates: str = "keep"
 
     @property
     def reconciles(self) -> bool:
@@ -259,7 +264,8 @@ class LabelSummary:
                 "resumed_from": self.resumed_from, "seconds": round(self.seconds, 3),
                 "rows_per_second": round(self.rate, 1), "counts": self.counts,
                 "reject_reasons": self.reject_reasons, "output": self.output, "rejects": self.rejects,
-                "engine": self.engine}
+                "engine": self.engine, "duplicates": self.duplicates, "duplicate_ids": self.duplicate_ids,
+                "duplicate_example": self.duplicate_example}
 
     def to_text(self) -> str:
         lines = [f"read {self.read}, labelled {self.labelled}, rejected {self.rejected} "
@@ -269,12 +275,25 @@ class LabelSummary:
         for f, c in self.counts.items():
             if c:
                 lines.append(f"  {f}: " + ", ".join(f"{lab} {n}" for lab, n in sorted(c.items())))
+        if self.duplicate_ids:
+            lines.append("  " + self.duplicate_text())
         if self.rejected:
             lines.append(f"  rejects ({self.rejects}):")
             for reason, n in sorted(self.reject_reasons.items(), key=lambda kv: -kv[1]):
                 lines.append(f"    {n} × {reason}")
         lines.append(f"  output: {self.output}")
         return "\n".join(lines)
+
+
+    def duplicate_text(self) -> str:
+        """One line on the duplicate ids seen, for the summary and the warning."""
+        n, ex = self.duplicate_ids, self.duplicate_example
+        if self.duplicates == "keep":
+            return (f"warning: {n} labelled record(s) repeat an earlier record's id (first: {ex!r}); "
+                    f"they are in the output; --duplicates first or reject keeps ids unique")
+        if self.duplicates == "first":
+            return f"{n} record(s) rejected for repeating an earlier record's id (first: {ex!r})"
+        return f"{n} record(s) rejected for sharing an id with another record (first: {ex!r})"
 
 
 class _Progress:
@@ -323,6 +342,86 @@ def _chunks(items: Iterable[Item], size: int) -> Iterable[list[Item]]:
             buf = []
     if buf:
         yield buf
+
+
+# -- duplicate ids -------------------------------------------------------------------------------------
+#: What ``nazar label --duplicates`` does with records that share an id.
+DUPLICATE_POLICIES = ("keep", "first", "reject")
+DUPLICATE_LATER = "duplicate id (an earlier record has it)"
+DUPLICATE_SHARED = "duplicate id (another record has it too)"
+
+
+def id_digest(rid: str) -> int:
+    """A 64-bit digest of an id: a set of them holds a dump's ids in a few dozen bytes each."""
+    return int.from_bytes(hashlib.blake2b(rid.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+class DuplicateIds:
+    """Applies a ``--duplicates`` policy to the labelled records of a run, in input order.
+
+    ``keep`` lets every record through and counts those whose id an earlier one has;
+    ``first`` rejects them; ``reject`` rejects every record whose id another has
+    (``shared``: the digests of those ids, from :func:`shared_ids`). Ids are compared by
+    their :func:`id_digest`; two different ids of one dump share a digest with odds of
+    about n²/3.7e19.
+    """
+
+    def __init__(self, policy: str = "keep", shared: set[int] | None = None) -> None:
+        if policy not in DUPLICATE_POLICIES:
+            raise LabelError(f"unknown duplicate-id policy {policy!r}; known: {', '.join(DUPLICATE_POLICIES)}")
+        self.policy = policy
+        self.shared = shared or set()
+        self.seen: set[int] = set()
+        self.count = 0
+        self.example: str | None = None
+
+    def add_seen(self, ids: Iterable[str]) -> None:
+        """Ids already in the output (of an interrupted run's parts)."""
+        self.seen.update(id_digest(r) for r in ids)
+
+    def check(self, rid: str) -> str | None:
+        """None if the record goes to the output, else why it is a reject."""
+        d = id_digest(rid)
+        if self.policy == "reject":
+            if d not in self.shared:
+                return None
+            self._count(rid)
+            return DUPLICATE_SHARED
+        if d not in self.seen:
+            self.seen.add(d)
+            return None
+        self._count(rid)
+        return DUPLICATE_LATER if self.policy == "first" else None
+
+    def _count(self, rid: str) -> None:
+        self.count += 1
+        if self.example is None:
+            self.example = rid
+
+
+def shared_ids(items: Iterable[Item]) -> set[int]:
+    """The digests of the ids that more than one acceptable record has (a pass over the input)."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+    for it in items:
+        if it.ok:
+            d = id_digest(it.id)
+            if d in seen:
+                shared.add(d)
+            else:
+                seen.add(d)
+    return shared
+
+
+def duplicate_ids(policy: str, input_path, fmt: str, **reading) -> DuplicateIds:
+    """A :class:`DuplicateIds` for ``policy``; for ``reject``, after a pass over the input (a file)."""
+    shared = None
+    if policy == "reject":
+        try:
+            shared = shared_ids(read_items(input_path, fmt, **reading))
+        except InputError as exc:
+            raise LabelError(str(exc)) from None
+    return DuplicateIds(policy, shared)
 
 
 def reason_kind(reason: str) -> str:
@@ -407,7 +506,8 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                text_field: str = "text", id_field: str = "id", max_chars: int = MAX_TEXT_CHARS,
                on_chunk: Callable[[LabelSummary], None] | None = None, *, input_format: str | None = None,
                truncate: bool = False, resume: bool = False, engine: str = "local", workers: int | None = None,
-               cache_size: int = 8192, stream=None, keep: Sequence[str] = ()) -> LabelSummary:
+               cache_size: int = 8192, stream=None, keep: Sequence[str] = (),
+               duplicates: str = "keep") -> LabelSummary:
     """Label a JSONL, CSV/TSV, Parquet, JSON-array or text file into ``output_path``.
 
     ``None`` or ``-`` reads standard input.
@@ -423,6 +523,12 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
     directory is still there); it refuses if the input, the model or the
     reading options changed. ``engine="ray"`` labels on a Ray cluster (no
     ``resume``, no standard input).
+
+    ``duplicates`` says what to do with labelled records that share an id
+    (:data:`DUPLICATE_POLICIES`): ``keep`` (all in the output, counted in the
+    summary's ``duplicate_ids``), ``first`` (the first in the output, later ones
+    rejected) or ``reject`` (all of them rejected; reads the input twice, so not
+    from standard input).
     """
     if engine not in ENGINES:
         raise LabelError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
@@ -430,8 +536,13 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
         raise LabelError("chunk size must be at least 1")
     if max_chars < 1:
         raise LabelError("--max-chars must be at least 1")
+    if duplicates not in DUPLICATE_POLICIES:
+        raise LabelError(f"unknown duplicate-id policy {duplicates!r}; known: {', '.join(DUPLICATE_POLICIES)}")
     output_path = Path(output_path)
     stdin = input_path is None or str(input_path) == "-"
+    if stdin and duplicates == "reject":
+        raise LabelError("--duplicates reject reads the input twice, so it needs a file, not standard input "
+                         "(--duplicates first keeps the first record of each id in one pass)")
     try:
         fmt = _input_format(input_path, input_format)
         out_fmt = output_format(output_path)
@@ -456,11 +567,11 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
         return label_with_ray(input_path, output_path, model=model, fmt=fmt, out_fmt=out_fmt,
                               chunk_size=chunk_size, force=force, progress=progress, text_field=text_field,
                               id_field=id_field, max_chars=max_chars, truncate=truncate, workers=workers,
-                              cache_size=cache_size)
+                              cache_size=cache_size, duplicates=duplicates)
     return _label_local(input_path, output_path, model, fmt, out_fmt, chunk_size=chunk_size, force=force,
                         progress=progress, text_field=text_field, id_field=id_field, max_chars=max_chars,
                         truncate=truncate, resume=resume, on_chunk=on_chunk, cache_size=cache_size,
-                        stream=stream, stdin=stdin, keep=keep)
+                        stream=stream, stdin=stdin, keep=keep, duplicates=duplicates)
 
 
 def _make_labeller(model, cache_size: int) -> BatchLabeller:
@@ -474,13 +585,15 @@ def _make_labeller(model, cache_size: int) -> BatchLabeller:
 
 def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *, chunk_size: int, force: bool,
                  progress: bool, text_field: str, id_field: str, max_chars: int, truncate: bool, resume: bool,
-                 on_chunk, cache_size: int, stream, stdin: bool, keep: list[str]) -> LabelSummary:
+                 on_chunk, cache_size: int, stream, stdin: bool, keep: list[str], duplicates: str) -> LabelSummary:
     work = work_dir(output_path)
     rej_path = rejects_path(output_path)
     options = {"format": fmt, "text_field": text_field, "id_field": id_field, "max_chars": max_chars,
                "truncate": truncate}
     if keep:  # only when given, so runs started without it resume as before
         options["keep"] = keep
+    if duplicates != "keep":
+        options["duplicates"] = duplicates
     # A live run on the same output holds the lock on its work directory: refuse, whatever the options.
     locks: list[WorkLock] = []
     try:
@@ -489,7 +602,8 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
         return _label_locked(input_path, output_path, model, fmt, out_fmt, work, rej_path, options, locks,
                              chunk_size=chunk_size, force=force, progress=progress, text_field=text_field,
                              id_field=id_field, max_chars=max_chars, truncate=truncate, resume=resume,
-                             on_chunk=on_chunk, cache_size=cache_size, stream=stream, stdin=stdin, keep=keep)
+                             on_chunk=on_chunk, cache_size=cache_size, stream=stream, stdin=stdin, keep=keep,
+                             duplicates=duplicates)
     finally:
         for lock in locks:
             lock.release()
@@ -510,7 +624,7 @@ def _take_lock(work: Path, create: bool, locks: list) -> WorkLock | None:
 def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, work: Path, rej_path: Path,
                   options: dict, locks: list, *, chunk_size: int, force: bool, progress: bool,
                   text_field: str, id_field: str, max_chars: int, truncate: bool, resume: bool, on_chunk,
-                  cache_size: int, stream, stdin: bool, keep: list[str]) -> LabelSummary:
+                  cache_size: int, stream, stdin: bool, keep: list[str], duplicates: str) -> LabelSummary:
     state: dict | None = None
     if locks and locks[0].has_work():
         if resume:
@@ -542,6 +656,8 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     except InputError as exc:
         raise LabelError(str(exc)) from None
     items = itertools.chain([first] if first is not None else [], items)
+    dups = duplicate_ids(duplicates, input_path, fmt, text_field=text_field, id_field=id_field,
+                         max_chars=max_chars, truncate=truncate)
     if state is None:
         if not locks:
             _take_lock(work, True, locks)
@@ -551,7 +667,8 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
         state = {"format": MANIFEST_FORMAT, "state": "labelling", "input": fingerprint, "model_hash": mhash,
                  "model": labeller.model_info, "options": options, "force": force, "parts": 0,
                  "resume_at": None, "read": 0, "labelled": 0, "rejected": 0, "distinct_texts": 0,
-                 "counts": {f: {} for f in labeller.model.fields}, "reasons": {}}
+                 "counts": {f: {} for f in labeller.model.fields}, "reasons": {}, "duplicate_ids": 0,
+                 "duplicate_example": None}
         _save_manifest(work, state)
 
     resumed_from = state["read"]
@@ -565,6 +682,11 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
             stale.unlink()
     for tmp in work.glob(".*"):
         tmp.unlink()
+    dups.count, dups.example = state.get("duplicate_ids", 0), state.get("duplicate_example")
+    if duplicates != "reject":  # the ids already in the output, so a resumed run sees them
+        for i in range(state["parts"]):
+            with open(_part(work, i), encoding="utf-8") as fh:
+                dups.add_seen(json.loads(line)["id"] for line in fh)
 
     try:
         total = input_total(input_path, fmt)
@@ -578,9 +700,14 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     reasons = Counter(state["reasons"])
     try:
         for chunk in _chunks(items, chunk_size):
-            good = [it for it in chunk if it.ok]
+            good, rejects = [], []
+            for it in chunk:
+                why = it.reason if not it.ok else dups.check(it.id)
+                if why is None:
+                    good.append(it)
+                else:
+                    rejects.append({"line": it.line, "id": it.id, "reason": why})
             recs = labeller.records(good, keep)
-            rejects = [{"line": it.line, "id": it.id, "reason": it.reason} for it in chunk if not it.ok]
             idx = state["parts"]
             if rejects:
                 atomic_write_text(_part(work, idx, rejects=True),
@@ -596,7 +723,8 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
                          read=state["read"] + len(chunk), labelled=state["labelled"] + len(recs),
                          rejected=state["rejected"] + len(rejects),
                          distinct_texts=state["distinct_texts"] + len({it.record["text"] for it in good}),
-                         counts={f: dict(c) for f, c in counts.items()}, reasons=dict(reasons))
+                         counts={f: dict(c) for f, c in counts.items()}, reasons=dict(reasons),
+                         duplicate_ids=dups.count, duplicate_example=dups.example)
             _save_manifest(work, state)
             summary.read, summary.labelled, summary.rejected = state["read"], state["labelled"], state["rejected"]
             bar.update(state["read"], chunk[-1].end)
@@ -616,6 +744,7 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     summary.counts = state["counts"]
     summary.reject_reasons = state["reasons"]
     summary.cached, summary.classified = labeller.stats["cached"], labeller.stats["classified"]
+    summary.duplicates, summary.duplicate_ids, summary.duplicate_example = duplicates, dups.count, dups.example
     bar.update(summary.read, total, final=True)
     if not summary.reconciles:  # pragma: no cover - guarded by construction
         raise LabelError(f"counts do not reconcile: read {summary.read} != "

@@ -26,7 +26,8 @@ from pathlib import Path
 from .io import (InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl,
                  prob_column, read_parquet, read_text)
 from .worklock import Locked, WorkLock
-from .label import BatchLabeller, LabelError, LabelSummary, default_model_dir, reason_kind, rejects_path, work_dir
+from .label import (BatchLabeller, DuplicateIds, LabelError, LabelSummary, default_model_dir, duplicate_ids,
+                    reason_kind, rejects_path, work_dir)
 
 __all__ = ["label_with_ray", "CommentSource"]
 
@@ -171,12 +172,13 @@ class CommentSource(_Datasource):
 def label_with_ray(input_path, output_path, model=None, *, fmt: str, out_fmt: str, chunk_size: int = 512,
                    force: bool = False, progress: bool = True, text_field: str = "text", id_field: str = "id",
                    max_chars: int = 20000, truncate: bool = False, workers: int | None = None,
-                   cache_size: int = 8192, split_bytes: int = 16 << 20) -> LabelSummary:
+                   cache_size: int = 8192, split_bytes: int = 16 << 20, duplicates: str = "keep") -> LabelSummary:
     """Label ``input_path`` into ``output_path`` with Ray Data; see the module docstring.
 
     ``workers`` is the most model actors to run (default: the cluster's CPUs
     less one, at least one). ``split_bytes`` is the smallest JSONL range one
-    read task reads.
+    read task reads. ``duplicates`` is applied on the driver while the results
+    are joined in input order, as the local engine does.
     """
     if input_path is None or str(input_path) == "-":
         raise LabelError("the ray engine reads files, not standard input; write the input to a file first")
@@ -202,7 +204,7 @@ def label_with_ray(input_path, output_path, model=None, *, fmt: str, out_fmt: st
         return _label_with_ray(lock, input_path, output_path, model_dir, labeller, fmt=fmt, out_fmt=out_fmt,
                                chunk_size=chunk_size, force=force, progress=progress, text_field=text_field,
                                id_field=id_field, max_chars=max_chars, truncate=truncate, workers=workers,
-                               cache_size=cache_size, split_bytes=split_bytes)
+                               cache_size=cache_size, split_bytes=split_bytes, duplicates=duplicates)
     finally:
         lock.release()
 
@@ -210,7 +212,7 @@ def label_with_ray(input_path, output_path, model=None, *, fmt: str, out_fmt: st
 def _label_with_ray(lock: WorkLock, input_path, output_path: Path, model_dir: Path, labeller: BatchLabeller, *,
                     fmt: str, out_fmt: str, chunk_size: int, force: bool, progress: bool, text_field: str,
                     id_field: str, max_chars: int, truncate: bool, workers: int | None, cache_size: int,
-                    split_bytes: int) -> LabelSummary:
+                    split_bytes: int, duplicates: str = "keep") -> LabelSummary:
     work = lock.work
     if lock.has_work():
         if not force:
@@ -218,6 +220,7 @@ def _label_with_ray(lock: WorkLock, input_path, output_path: Path, model_dir: Pa
                              f"(the ray engine does not resume)")
         lock.clear()
     options = {"text_field": text_field, "id_field": id_field, "max_chars": max_chars, "truncate": truncate}
+    dups = duplicate_ids(duplicates, input_path, fmt, **options)
 
     ray = _import_ray()
     from ray.data import ActorPoolStrategy, DataContext
@@ -245,7 +248,7 @@ def _label_with_ray(lock: WorkLock, input_path, output_path: Path, model_dir: Pa
                                   compute=ActorPoolStrategy(min_size=1, max_size=n_workers),
                                   num_cpus=actor_cpus)
         labelled.write_parquet(str(work / "ray"))
-        summary = _join(work / "ray", output_path, out_fmt, labeller)
+        summary = _join(work / "ray", output_path, out_fmt, labeller, dups)
         expected = _expected_records(input_path, fmt)
         if expected is not None and expected != summary.read:
             raise LabelError(f"the ray engine returned {summary.read} records for {expected} in the input")
@@ -282,12 +285,14 @@ def _local_check(model_dir: Path) -> BatchLabeller:
         raise LabelError(str(exc)) from None
 
 
-def _join(ray_dir: Path, output: Path, out_fmt: str, labeller: BatchLabeller) -> LabelSummary:
+def _join(ray_dir: Path, output: Path, out_fmt: str, labeller: BatchLabeller,
+          dups: DuplicateIds | None = None) -> LabelSummary:
     """Join Ray's Parquet files into the output and the rejects file, in input order."""
     import pyarrow.parquet as pq
 
     fields = labeller.model.fields
     classes = labeller.classes
+    dups = dups or DuplicateIds()
     files = []
     for p in ray_dir.rglob("*.parquet"):
         pf = pq.ParquetFile(p)
@@ -313,7 +318,7 @@ def _join(ray_dir: Path, output: Path, out_fmt: str, labeller: BatchLabeller) ->
                                          f"(line {line} after line {last})")
                     last = line
                     summary.read += 1
-                    reason = data["reason"][k]
+                    reason = data["reason"][k] or dups.check(data["id"][k])
                     if reason:
                         rej.write({"line": line, "id": data["id"][k], "reason": reason})
                         reasons[reason_kind(reason)] += 1
@@ -335,4 +340,5 @@ def _join(ray_dir: Path, output: Path, out_fmt: str, labeller: BatchLabeller) ->
     rej.close()
     summary.counts = {f: dict(c) for f, c in counts.items()}
     summary.reject_reasons = dict(reasons)
+    summary.duplicates, summary.duplicate_ids, summary.duplicate_example = dups.policy, dups.count, dups.example
     return summary

@@ -124,7 +124,7 @@ def test_label_rejects_bad_records_and_reconciles(tmp_path, capsys, tfidf_model_
     assert code == 0, err
     rows = read_jsonl(out)
     rejects = read_jsonl(tmp_path / "out.rejects.jsonl")
-    assert [r["id"] for r in rows] == ["a", "9"]
+    assert [r["id"] for r in rows] == ["a", "line-9"]
     assert [r["line"] for r in rejects] == [2, 3, 4, 5, 6, 7]
     assert all(r["reason"] for r in rejects)
     s = json.loads(summary.read_text(encoding="utf-8"))

@@ -241,3 +241,79 @@ def test_a_link_inside_the_model_directory_is_fine(tfidf_model_dir, tmp_path):
     shutil.move(model / "tfidf.npz", model / "weights" / "tfidf.npz")
     (model / "tfidf.npz").symlink_to(Path("weights") / "tfidf.npz")
     assert load_model(model).predict(["سلام"])
+
+
+# -- ids: generated ones never collide, duplicates follow a policy --------------------------------------
+def test_a_generated_id_cannot_collide_with_an_explicit_number(tmp_path, labeller):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": "2", "text": "سروش"}, {"text": "ایتا"},
+                                              {"id": 1, "text": "بله"}])
+    out = tmp_path / "o.jsonl"
+    s = label_file(src, out, model=labeller, progress=False)
+    assert [r["id"] for r in read_jsonl(out)] == ["2", "line-2", "1"]
+    assert s.duplicate_ids == 0 and s.reconciles
+
+
+@pytest.mark.parametrize("value, what", [({"a": 1}, "an object"), ([1], "a list"), (True, "true or false")])
+def test_an_id_that_is_not_a_string_or_number_is_a_reject_not_replaced(value, what, tmp_path, labeller):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": value, "text": "سروش"}, {"id": "b", "text": "ایتا"}])
+    out = tmp_path / "o.jsonl"
+    s = label_file(src, out, model=labeller, progress=False)
+    assert [r["id"] for r in read_jsonl(out)] == ["b"]
+    [rej] = read_jsonl(tmp_path / "o.rejects.jsonl")
+    assert rej["line"] == 1 and rej["id"] is None and what in rej["reason"]
+    assert (s.read, s.labelled, s.rejected) == (2, 1, 1)
+
+
+def _dup_dump(tmp_path):
+    ids = ["a", "b", "a", "c", "b", "a", "line-7", None]  # the last gets line-8; "line-7" is explicit
+    return write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": f"سروش {n}"} if i else {"text": "ایتا"}
+                                               for n, i in enumerate(ids)]), ids
+
+
+@pytest.mark.parametrize("policy, kept, rejected_lines", [
+    ("keep", ["a", "b", "a", "c", "b", "a", "line-7", "line-8"], []),
+    ("first", ["a", "b", "c", "line-7", "line-8"], [3, 5, 6]),
+    ("reject", ["c", "line-7", "line-8"], [1, 2, 3, 5, 6]),
+])
+def test_duplicate_ids_follow_the_policy_and_the_counts_reconcile(policy, kept, rejected_lines, tmp_path, capsys,
+                                                                  tfidf_model_dir):
+    src, ids = _dup_dump(tmp_path)
+    out, summary = tmp_path / "o.jsonl", tmp_path / "s.json"
+    code, _, err = run(["label", src, "-o", out, "--model", tfidf_model_dir, "-q", "--duplicates", policy,
+                        "--summary", summary], capsys)
+    assert code == 0, err
+    assert [r["id"] for r in read_jsonl(out)] == kept
+    rejects = read_jsonl(tmp_path / "o.rejects.jsonl") if rejected_lines else []
+    assert [r["line"] for r in rejects] == rejected_lines
+    assert all(r["reason"].startswith("duplicate id") and r["id"] == ids[r["line"] - 1] for r in rejects)
+    import json
+    s = json.loads(summary.read_text(encoding="utf-8"))
+    assert s["read"] == len(ids) == s["labelled"] + s["rejected"] and s["labelled"] == len(kept)
+    assert s["duplicate_ids"] == (3 if policy != "reject" else 5) and s["duplicate_example"] == "a"
+    assert ("warning:" in err) == (policy == "keep") and "Traceback" not in err
+
+
+def test_duplicates_first_holds_across_a_resume(tmp_path, labeller):
+    rows = [{"id": f"k{i % 7}", "text": f"سروش {i}"} for i in range(40)]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "o.jsonl"
+
+    def stop(summary):
+        if summary.read >= 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        label_file(src, out, model=labeller, progress=False, chunk_size=5, on_chunk=stop, duplicates="first")
+    with pytest.raises(LabelError, match="duplicates"):  # another policy is another run
+        label_file(src, out, model=labeller, progress=False, resume=True)
+    s = label_file(src, out, model=labeller, progress=False, resume=True, duplicates="first")
+    assert [r["id"] for r in read_jsonl(out)] == [f"k{i}" for i in range(7)]
+    assert s.resumed_from == 10 and (s.labelled, s.rejected, s.duplicate_ids) == (7, 33, 33)
+
+
+def test_duplicates_reject_refuses_standard_input(tmp_path, tfidf_model_dir):
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "label", "-", "-o", str(tmp_path / "o.jsonl"),
+                           "--model", str(tfidf_model_dir), "--duplicates", "reject"],
+                          input=b'{"id": "a", "text": "x"}\n', capture_output=True, cwd=ROOT, timeout=120)
+    assert proc.returncode != 0 and not (tmp_path / "o.jsonl").exists()
+    assert_one_line_error(proc.stderr.decode(), "standard input")

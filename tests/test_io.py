@@ -108,7 +108,7 @@ def test_jsonl_reasons_name_the_problem():
     assert "empty" in reasons[0] and "not a string" in reasons[1] and "missing" in reasons[2]
     assert "invalid JSON" in reasons[3] and "expected a JSON object" in reasons[4]
     assert "not UTF-8" in reasons[5]
-    assert [it.id for it in items[6:]] == ["7", "7", "9"]
+    assert [it.id for it in items[6:]] == ["line-7", "7", "line-9"]  # a generated id never equals an explicit 7
 
 
 # -- CSV / TSV ---------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_csv_written_rows_read_back_one_item_each(rows, delimiter, newline, bom)
         if text.strip():
             assert it.ok, it.reason
             assert it.record["text"] == text
-            assert it.id == (rid if rid.strip() else str(it.line))
+            assert it.id == (rid if rid.strip() else f"line-{it.line}")
         else:
             assert "empty" in it.reason
 
@@ -175,7 +175,7 @@ def test_csv_without_text_column_is_an_input_error(tmp_path):
 def test_csv_without_id_column_numbers_the_lines(tmp_path):
     path = tmp_path / "in.tsv"
     path.write_text("text\nیک\nدو\n", encoding="utf-8")
-    assert [it.id for it in read_items(path, "tsv")] == ["2", "3"]
+    assert [it.id for it in read_items(path, "tsv")] == ["line-2", "line-3"]
 
 
 # -- Parquet ------------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def test_parquet_rows_read_back_one_item_each(tmp_path):
     assert [it.line for it in items] == list(range(1, 301))
     assert [it.ok for it in items[:6]] == [True, False, False, False, True, True]
     assert "missing" in items[1].reason and "empty" in items[2].reason and "longer" in items[3].reason
-    assert items[2].id == "3" and items[5].id == "5"
+    assert items[2].id == "row-3" and items[5].id == "5"
     rest = list(read_parquet(path, max_chars=20, start_row=130))
     assert [it.line for it in rest] == list(range(131, 301))
     with pytest.raises(InputError, match="no column 'body'"):
@@ -215,7 +215,7 @@ def test_every_nonblank_text_line_is_one_comment_with_its_line_number(lines, dat
     raw = b"".join(body + end for body, end in lines)
     items = list(read_text(io.BytesIO(raw)))
     assert [it.line for it in items] == nonblank_lines(raw)
-    assert [it.id for it in items] == [str(n) for n in nonblank_lines(raw)]
+    assert [it.id for it in items] == [f"line-{n}" for n in nonblank_lines(raw)]
     for it, body in zip(items, [b for b, _ in lines if b.strip()]):
         if it.ok:
             assert it.record["text"].encode("utf-8") == body.rstrip(b"\r").removeprefix(b"\xef\xbb\xbf" if it.line == 1 else b"")
@@ -231,7 +231,13 @@ def test_every_nonblank_text_line_is_one_comment_with_its_line_number(lines, dat
 def _as_jsonl(elements) -> list:
     """What the JSONL reader makes of the same elements, one per line."""
     data = b"".join(json.dumps(e, ensure_ascii=False).encode("utf-8") + b"\n" for e in elements)
-    return [(it.record, it.reason) for it in read_jsonl(io.BytesIO(data))]
+    out = []
+    for it, e in zip(read_jsonl(io.BytesIO(data)), elements):
+        rec = it.record
+        if rec is not None and rec["id"] == f"line-{it.line}" and e.get("id") != rec["id"]:
+            rec = {**rec, "id": f"item-{it.line}"}  # a generated id names the array position
+        out.append((rec, it.reason))
+    return out
 
 
 @FUZZ
@@ -244,7 +250,7 @@ def test_a_json_array_yields_what_jsonl_yields_for_the_same_records(elements, in
         items = list(read_json_array(io.BytesIO(data)))
         assert [it.line for it in items] == list(range(1, len(elements) + 1))
         got = [(it.record, it.reason) for it in items]
-        # Missing ids fall back to the position in the array, as to the line number in JSONL.
+        # Missing ids fall back to item-N, N the position in the array, as to line-N in JSONL.
         assert got == _as_jsonl(elements)
         assert all(a.end < b.end for a, b in zip(items, items[1:]))
         for k, it in enumerate(items):
@@ -269,7 +275,7 @@ def test_json_array_rejects_name_each_bad_element_and_a_cut_off_end():
     data = ('\ufeff [{"id": "a", "text": "سلام"}, 5, {"text": 3}, {"text": "بدون شناسه"},\n'
             ' {"text": "ok" "x"}, {"text": "نیمه').encode("utf-8")
     items = list(read_json_array(io.BytesIO(data)))
-    assert [(it.line, it.id) for it in items if it.ok] == [(1, "a"), (4, "4")]
+    assert [(it.line, it.id) for it in items if it.ok] == [(1, "a"), (4, "item-4")]
     assert [(it.line, it.reason.split(":")[0]) for it in items if not it.ok] == [
         (2, "expected a JSON object, got int"), (3, "field 'text' is not a string (int)"),
         (5, "invalid JSON"), (6, "the file ends inside this record")]

@@ -135,7 +135,7 @@ def test_csv_tsv_and_parquet_inputs(tmp_path, labeller, gold_records):
     assert [r["sentiment"] for r in read_jsonl(tmp_path / "a.jsonl")] == ref
     label_file(tmp_path / "in.tsv", tmp_path / "b.jsonl", **common)
     rows = read_jsonl(tmp_path / "b.jsonl")
-    assert rows[0]["id"] == "2" and [r["sentiment"] for r in rows] == ref
+    assert rows[0]["id"] == "line-2" and [r["sentiment"] for r in rows] == ref
     s = label_file(tmp_path / "in.parquet", tmp_path / "c.jsonl", chunk_size=8, **common)
     assert (s.labelled, s.rejected) == (len(texts), 1)
     assert [r["sentiment"] for r in read_jsonl(tmp_path / "c.jsonl")] == ref
@@ -223,7 +223,7 @@ def test_cli_reads_standard_input(tmp_path, tfidf_model_dir, fmt):
     proc = subprocess.run(argv, input=data.encode(), capture_output=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     ids = [r["id"] for r in read_jsonl(out)]
-    assert ids == (["a", "3"] if fmt == "jsonl" else ["a", "3"])
+    assert ids == ["a", "line-3"]
     if fmt == "jsonl":
         assert read_jsonl(tmp_path / "o.rejects.jsonl")[0]["line"] == 2
     assert b"read " in proc.stderr
@@ -245,7 +245,7 @@ def test_a_text_file_labels_each_nonblank_line_with_its_line_number(tmp_path, tf
     out = tmp_path / "o.jsonl"
     s = label_file(src, out, model=tfidf_model_dir, progress=False, max_chars=20)
     assert s.read == 3 and s.labelled == 2 and s.reconciles
-    assert [r["id"] for r in read_jsonl(out)] == ["1", "3"]
+    assert [r["id"] for r in read_jsonl(out)] == ["line-1", "line-3"]
     assert [(r["line"], r["reason"]) for r in read_jsonl(rejects_path(out))] == [
         (4, "text longer than 20 characters (50)")]
 

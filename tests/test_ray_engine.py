@@ -90,4 +90,21 @@ def test_ray_engine_reads_a_text_file_in_line_ranges_like_the_local_engine(local
                        progress=False, split_bytes=20_000)
     assert s.reconciles and s.read == sum(1 for t in lines if t.strip())
     assert_same_records(read_jsonl(out), read_jsonl(local))
-    assert [r["id"] for r in read_jsonl(out)] == [str(i + 1) for i, t in enumerate(lines) if t.strip()]
+    assert [r["id"] for r in read_jsonl(out)] == [f"line-{i + 1}" for i, t in enumerate(lines) if t.strip()]
+
+
+@pytest.mark.parametrize("policy", ["first", "reject"])
+def test_ray_engine_applies_the_duplicate_id_policy_like_the_local_engine(policy, local_ray, tmp_path,
+                                                                          gold_records, tfidf_model_dir):
+    from pipeline.ray_engine import label_with_ray
+
+    rows = [{"id": f"d{i % 300}", "text": gold_records[i % len(gold_records)]["text"]} for i in range(400)]
+    src = write_jsonl(tmp_path / "dup.jsonl", rows)
+    local, out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    ls = label_file(src, local, model=tfidf_model_dir, progress=False, duplicates=policy)
+    s = label_with_ray(src, out, tfidf_model_dir, fmt="jsonl", out_fmt="jsonl", chunk_size=64, progress=False,
+                       split_bytes=5_000, duplicates=policy)
+    assert s.reconciles and (s.labelled, s.rejected, s.duplicate_ids) == (ls.labelled, ls.rejected,
+                                                                          ls.duplicate_ids)
+    assert_same_records(read_jsonl(out), read_jsonl(local))
+    assert read_jsonl(rejects_path(out)) == read_jsonl(rejects_path(local))
