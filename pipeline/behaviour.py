@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from .schema import FIELDS, LABELS
+from .errors import NazarError
 
 __all__ = ["Case", "BEHAVIOUR_FILE", "load_templates", "generate", "expected_labels", "run_behaviour",
            "behaviour_text", "BehaviourError"]
@@ -41,7 +42,7 @@ _ARABIC_LETTERS = str.maketrans({"ی": "ي", "ک": "ك"})
 _OPPOSITE = {"AGAINST": "FAVOR", "FAVOR": "AGAINST"}
 
 
-class BehaviourError(ValueError):
+class BehaviourError(NazarError, ValueError):
     """The template file is missing or malformed."""
 
 

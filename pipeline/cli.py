@@ -10,11 +10,13 @@ import json
 import sys
 from pathlib import Path
 
+from .errors import NazarError
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-class CliError(Exception):
-    """An expected failure: printed as ``nazar: error: ...`` with exit code 1."""
+class CliError(NazarError):
+    """A usage failure found by the command line itself (the jobs raise their own :class:`NazarError`)."""
 
 
 def _err(msg: str) -> None:
@@ -55,16 +57,13 @@ def _open_in(path: str):
 
 # -- label --------------------------------------------------------------------------
 def cmd_label(args: argparse.Namespace) -> int:
-    from .label import LabelError, label_file
+    from .label import label_file
 
-    try:
-        summary = label_file(args.input, args.output, model=args.model, chunk_size=args.chunk_size,
-                             force=args.force, progress=not args.quiet, text_field=args.text_field,
-                             id_field=args.id_field, max_chars=args.max_chars, input_format=args.format,
-                             truncate=args.truncate, resume=args.resume, engine=args.engine,
-                             workers=args.workers, keep=args.keep or (), duplicates=args.duplicates)
-    except LabelError as exc:
-        raise CliError(str(exc)) from None
+    summary = label_file(args.input, args.output, model=args.model, chunk_size=args.chunk_size,
+                         force=args.force, progress=not args.quiet, text_field=args.text_field,
+                         id_field=args.id_field, max_chars=args.max_chars, input_format=args.format,
+                         truncate=args.truncate, resume=args.resume, engine=args.engine,
+                         workers=args.workers, keep=args.keep or (), duplicates=args.duplicates)
     print(summary.to_text(), file=sys.stderr)
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n",
@@ -78,11 +77,11 @@ def cmd_label(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from .behaviour import BehaviourError, run_behaviour
-    from .classifiers.base import ModelError, load_model, trained_on
-    from .config import CVConfig, ConfigError, load_config
-    from .data import DataError, load_labelled
-    from .evaluate import BenchmarkError, Report, SavedPredictions, evaluate, run_benchmark
+    from .behaviour import run_behaviour
+    from .classifiers.base import load_model, trained_on
+    from .config import CVConfig, load_config
+    from .data import load_labelled
+    from .evaluate import Report, SavedPredictions, evaluate, run_benchmark
     from .label import default_model_dir
 
     if not (args.gold or args.behaviour or args.benchmark or args.cv):
@@ -99,50 +98,44 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     report = Report(fields={})
     models = []
-    try:
-        if args.gold or args.behaviour or args.benchmark:
-            if not (args.cv and not args.behaviour and not args.benchmark):
-                dirs = args.model or ([] if args.predictions else [default_model_dir()])
-                models = [load_model(d) for d in dirs]
-        if (args.behaviour or args.benchmark) and not models:
-            raise CliError("--behaviour and --benchmark need a model: add --model DIR")
-        if args.cv:
-            from .train import TrainError, cross_validate, load_data
+    if args.gold or args.behaviour or args.benchmark:
+        if not (args.cv and not args.behaviour and not args.benchmark):
+            dirs = args.model or ([] if args.predictions else [default_model_dir()])
+            models = [load_model(d) for d in dirs]
+    if (args.behaviour or args.benchmark) and not models:
+        raise CliError("--behaviour and --benchmark need a model: add --model DIR")
+    if args.cv:
+        from .train import cross_validate, load_data
 
-            config = load_config(args.config)
-            config = dataclasses.replace(config, cv=dataclasses.replace(config.cv or CVConfig(), folds=args.cv))
-            gold = load_labelled(args.gold, config.data.fields) if args.gold else load_data(config, config.data.gold)
-            extra = load_data(config, config.data.extra)
-            kinds = list(dict.fromkeys([config.model.kind, "majority", "keyword"]))
-            try:
-                res = cross_validate(config, gold, extra, kinds=kinds, n_boot=args.bootstrap, progress=log)
-            except TrainError as exc:
-                raise CliError(str(exc)) from None
-            report = dataclasses.replace(report, gold=str(args.gold or ",".join(config.data.gold)),
-                                         cv={"folds": config.cv.folds, "repeats": config.cv.repeats,
-                                             "config": str(args.config), "n": len(gold), "results": res})
-            print(f"{config.cv.repeats} x {config.cv.folds}-fold cross-validation of {config.model.kind!r} "
-                  f"({args.config}) on {len(gold)} comments, beside the majority and keyword baselines")
-        elif args.gold:
-            records = load_labelled(args.gold)
-            saved = [SavedPredictions(p, records) for p in args.predictions or []]
-            report = evaluate(models + saved, records, gold_name=str(args.gold), n_boot=args.bootstrap,
-                              seed=args.seed)
-            for m in models:
-                info = m.describe()
-                print(f"model {info['name']} {info['version']} ({info['kind']}) on {args.gold} "
-                      f"({len(records)} comments)")
-            for p, m in zip(args.predictions or [], saved):
-                print(f"predictions {m.name} ({p}) on {args.gold} ({len(records)} comments)")
-        if args.behaviour:
-            result = run_behaviour(models[0])
-            result["model"] = models[0].name
-            report = dataclasses.replace(report, behaviour=result)
-        if args.benchmark:
-            bench = run_benchmark(models[0], args.benchmark, n_boot=args.bootstrap, seed=args.seed, log=log)
-            report = dataclasses.replace(report, benchmark=bench)
-    except (DataError, ModelError, ConfigError, BehaviourError, BenchmarkError) as exc:
-        raise CliError(str(exc)) from None
+        config = load_config(args.config)
+        config = dataclasses.replace(config, cv=dataclasses.replace(config.cv or CVConfig(), folds=args.cv))
+        gold = load_labelled(args.gold, config.data.fields) if args.gold else load_data(config, config.data.gold)
+        extra = load_data(config, config.data.extra)
+        kinds = list(dict.fromkeys([config.model.kind, "majority", "keyword"]))
+        res = cross_validate(config, gold, extra, kinds=kinds, n_boot=args.bootstrap, progress=log)
+        report = dataclasses.replace(report, gold=str(args.gold or ",".join(config.data.gold)),
+                                     cv={"folds": config.cv.folds, "repeats": config.cv.repeats,
+                                         "config": str(args.config), "n": len(gold), "results": res})
+        print(f"{config.cv.repeats} x {config.cv.folds}-fold cross-validation of {config.model.kind!r} "
+              f"({args.config}) on {len(gold)} comments, beside the majority and keyword baselines")
+    elif args.gold:
+        records = load_labelled(args.gold)
+        saved = [SavedPredictions(p, records) for p in args.predictions or []]
+        report = evaluate(models + saved, records, gold_name=str(args.gold), n_boot=args.bootstrap,
+                          seed=args.seed)
+        for m in models:
+            info = m.describe()
+            print(f"model {info['name']} {info['version']} ({info['kind']}) on {args.gold} "
+                  f"({len(records)} comments)")
+        for p, m in zip(args.predictions or [], saved):
+            print(f"predictions {m.name} ({p}) on {args.gold} ({len(records)} comments)")
+    if args.behaviour:
+        result = run_behaviour(models[0])
+        result["model"] = models[0].name
+        report = dataclasses.replace(report, behaviour=result)
+    if args.benchmark:
+        bench = run_benchmark(models[0], args.benchmark, n_boot=args.bootstrap, seed=args.seed, log=log)
+        report = dataclasses.replace(report, benchmark=bench)
     print(report.to_text())
     if args.gold and not args.cv:
         for m in models:
@@ -162,12 +155,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # -- agreement ------------------------------------------------------------------------
 def cmd_agreement(args: argparse.Namespace) -> int:
     from .agreement import agreement, agreement_text, load_annotations
-    from .data import DataError
 
-    try:
-        result = agreement(load_annotations(args.a), load_annotations(args.b))
-    except DataError as exc:
-        raise CliError(str(exc)) from None
+    result = agreement(load_annotations(args.a), load_annotations(args.b))
     if not result["n_common"]:
         raise CliError(f"no id is in both {args.a} and {args.b}")
     print(agreement_text(result, str(args.a), str(args.b)))
@@ -179,18 +168,13 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
 # -- train ------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_config
-    from .classifiers.base import ModelError
-    from .data import DataError
-    from .train import TrainError, train
+    from .config import load_config
+    from .train import train
 
-    try:
-        config = load_config(args.config, args.set or [])
-        out = args.output or Path("models") / config.name
-        _, metrics = train(config, out, force=args.force, run_cv=not args.no_cv,
-                           log=(lambda m: None) if args.quiet else None)
-    except (ConfigError, DataError, TrainError, ModelError) as exc:
-        raise CliError(str(exc)) from None
+    config = load_config(args.config, args.set or [])
+    out = args.output or Path("models") / config.name
+    _, metrics = train(config, out, force=args.force, run_cv=not args.no_cv,
+                       log=(lambda m: None) if args.quiet else None)
     cv = metrics.get("cv")
     if cv:
         print(f"{cv['repeats']} x {cv['folds']}-fold CV on {', '.join(config.data.gold)} (mean macro-F1 [95% CI]; "
@@ -213,16 +197,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # -- models build -------------------------------------------------------------------------
 def cmd_models_build(args: argparse.Namespace) -> int:
-    from .convert import ConversionError, build_e5_small, default_checkpoint_dir, read_verify_texts
+    from .convert import build_e5_small, default_checkpoint_dir, read_verify_texts
 
     out = Path(args.out) if args.out else default_checkpoint_dir(args.name)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    try:
-        texts = read_verify_texts(args.verify, limit=args.verify_limit) if args.verify else None
-        build_e5_small(out, verify_texts=texts, layers=args.layers, overwrite=args.force, log=log)
-        info = json.loads((out / "conversion.json").read_text(encoding="utf-8"))
-    except ConversionError as exc:
-        raise CliError(str(exc)) from None
+    texts = read_verify_texts(args.verify, limit=args.verify_limit) if args.verify else None
+    build_e5_small(out, verify_texts=texts, layers=args.layers, overwrite=args.force, log=log)
+    info = json.loads((out / "conversion.json").read_text(encoding="utf-8"))
     for line in info["verification"]["summary"]:
         print(line)
     print(f"checkpoint written to {out} in {info['seconds']:.0f} s")
@@ -383,9 +364,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
-    except CliError as exc:
+    except NazarError as exc:
         _err(str(exc))
-        return EXIT_FAIL
+        return exc.exit_code
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

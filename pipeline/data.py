@@ -17,12 +17,13 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from .io import InputError, first_json_byte, parquet_file
 from .schema import FIELDS, LABELS
+from .errors import NazarError
 
 __all__ = ["DataError", "load_labelled", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines",
            "iter_records"]
 
 
-class DataError(ValueError):
+class DataError(NazarError, ValueError):
     """A labelled data file breaks the schema; the message names file and line."""
 
 

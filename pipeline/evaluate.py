@@ -26,6 +26,7 @@ import numpy as np
 from .data import DataError, iter_records
 from .io import prob_column
 from .schema import FAVOR_AGAINST, FIELDS, LABELS, STANCE_FIELDS
+from .errors import NazarError
 
 __all__ = ["field_metrics", "score", "Report", "evaluate", "evaluate_model", "bootstrap_ci",
            "paired_bootstrap", "calibration", "confusion_matrix", "cohen_kappa", "BOOTSTRAP_METRICS",
@@ -600,7 +601,7 @@ def evaluate_model(model, records: Sequence[dict], gold_name: str = "", baseline
 
 
 # -- sentiment benchmarks on external corpora ---------------------------------------
-class BenchmarkError(ValueError):
+class BenchmarkError(NazarError, ValueError):
     """A benchmark config is missing or malformed."""
 
 

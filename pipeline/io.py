@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Sequence
 
+from .errors import NazarError
+
 __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
     "generated_id", "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
@@ -56,7 +58,7 @@ INPUT_FORMATS: dict[str, tuple[str, ...]] = {
 OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {k: v for k, v in INPUT_FORMATS.items() if k not in ("json", "text")}
 
 
-class InputError(ValueError):
+class InputError(NazarError, ValueError):
     """An input cannot be read at all (unknown format, missing text column, unreadable file)."""
 
 

@@ -35,6 +35,7 @@ from .classifiers.base import Model, ModelError, load_model, model_hash
 from .io import input_format as _input_format
 from .worklock import Locked, WorkLock
 from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, flat_columns, input_total, open_writer, output_format, prob_column, read_items)
+from .errors import NazarError, require
 
 __all__ = ["BatchLabeller", "LabelSummary", "LabelError", "label_file", "default_model_dir", "rejects_path",
            "work_dir", "ENGINES"]
@@ -44,7 +45,7 @@ MANIFEST_FORMAT = 1
 ENGINES = ("local", "ray")
 
 
-class LabelError(RuntimeError):
+class LabelError(NazarError, RuntimeError):
     """Labelling cannot start or continue (missing input, existing output, bad model, refused resume)."""
 
 
@@ -548,6 +549,12 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
         out_fmt = output_format(output_path)
     except InputError as exc:
         raise LabelError(str(exc)) from None
+    # Optional packages are checked before any input is read, not at the final join.
+    if "parquet" in (fmt, out_fmt):
+        require("pyarrow", f"Parquet {'input' if fmt == 'parquet' else 'output'}")
+    if engine == "ray":
+        require("ray")
+        require("pyarrow", "the ray engine")
     if not stdin:
         input_path = Path(input_path)
         if not input_path.is_file():

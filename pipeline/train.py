@@ -24,6 +24,7 @@ from .config import SourceConfig, TrainConfig, dump_config
 from .data import label_counts, labels_of, load_labelled
 from .evaluate import score
 from .schema import LABELS
+from .errors import NazarError, require
 
 __all__ = ["build_model", "cross_validate", "load_data", "load_source", "train", "TrainError", "BASELINES"]
 
@@ -34,7 +35,7 @@ CV_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "f_avg")
 BASELINES: tuple[str, ...] = ("majority", "tfidf")
 
 
-class TrainError(RuntimeError):
+class TrainError(NazarError, RuntimeError):
     """Training cannot start (bad data, existing output)."""
 
 
@@ -321,6 +322,8 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out_dir = Path(out_dir)
     check_output_dir(out_dir, force)
+    for module in kind_class(config.model.kind).requires:
+        require(module, f"the {config.model.kind} model kind")
     t0 = time.perf_counter()
     fields = config.data.fields
     parts = {role: [(source, load_source(config, source)) for source in sources]

@@ -17,6 +17,8 @@ import os
 import shutil
 from pathlib import Path
 
+from .errors import NazarError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -27,7 +29,7 @@ __all__ = ["WorkLock", "Locked", "LOCK_NAME"]
 LOCK_NAME = "lock"
 
 
-class Locked(RuntimeError):
+class Locked(NazarError, RuntimeError):
     """Another live process holds the lock; ``pid`` is its process id when it could be read."""
 
     def __init__(self, work: Path, pid: int | None):

@@ -317,3 +317,45 @@ def test_duplicates_reject_refuses_standard_input(tmp_path, tfidf_model_dir):
                           input=b'{"id": "a", "text": "x"}\n', capture_output=True, cwd=ROOT, timeout=120)
     assert proc.returncode != 0 and not (tmp_path / "o.jsonl").exists()
     assert_one_line_error(proc.stderr.decode(), "standard input")
+
+
+# -- one error type; optional packages checked before any work -----------------------------------------
+def test_every_error_nazar_raises_is_a_nazar_error():
+    import importlib
+    import pkgutil
+
+    import pipeline
+    from pipeline.errors import NazarError
+
+    found = []
+    for mod in pkgutil.walk_packages(pipeline.__path__, "pipeline."):
+        if mod.name in ("pipeline.__main__",):
+            continue
+        module = importlib.import_module(mod.name)
+        for obj in vars(module).values():
+            if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == mod.name:
+                found.append(obj)
+                assert issubclass(obj, NazarError), obj
+    assert len(found) >= 10
+
+
+@pytest.mark.parametrize("name", ["o.parquet", "o.jsonl"])
+def test_parquet_without_pyarrow_fails_before_reading_anything(name, tmp_path, capsys, monkeypatch, dumps,
+                                                               tfidf_model_dir):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    src = dumps[0]
+    if name == "o.jsonl":  # Parquet input instead
+        src = tmp_path / "in.parquet"
+        src.write_bytes(b"PAR1")
+    out = tmp_path / name
+    code, _, err = run(["label", src, "-o", out, "--model", tfidf_model_dir, "-q"], capsys)
+    assert code == 1 and not out.exists() and not work_dir(out).exists()
+    assert_one_line_error(err, "pyarrow", "pip install 'nazar[parquet]'")
+
+
+def test_training_a_torch_kind_without_torch_fails_before_loading_data(tmp_path, capsys, monkeypatch, gold_path):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    out = tmp_path / "m"
+    code, _, err = _train(["-o", out], capsys, gold_path, "model.kind=transformer")
+    assert code == 1 and not out.exists()
+    assert_one_line_error(err, "the transformer model kind", "torch", "pip install")

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..normalize import Normalizer, NormalizerConfig
 from ..schema import FIELDS, LABELS
+from ..errors import NazarError
 
 __all__ = ["Model", "ModelError", "NotFittedError", "load_model", "model_hash", "model_files", "trained_on",
            "KINDS"]
@@ -41,7 +42,7 @@ KINDS: dict[str, str] = {
 }
 
 
-class ModelError(RuntimeError):
+class ModelError(NazarError, RuntimeError):
     """A model directory is missing, incomplete or of an unknown kind."""
 
 
@@ -65,6 +66,8 @@ class Model:
     """
 
     kind: ClassVar[str] = "base"
+    #: Optional packages this kind needs (checked by ``nazar train`` before it reads any data).
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, normalizer: NormalizerConfig | Mapping | None = None,
                  fields: Sequence[str] = FIELDS, name: str | None = None,

@@ -148,6 +148,7 @@ class SetFitModel(Model):
     """
 
     kind = "setfit"
+    requires = ("torch", "transformers")
 
     #: Receives one progress line per pair epoch during ``fit``.
     log: Callable[[str], None] = staticmethod(_stderr)

@@ -313,6 +313,7 @@ class TransformerModel(Model):
     """
 
     kind = "transformer"
+    requires = ("torch", "transformers", "datasets")
 
     #: Receives one progress line per epoch during ``fit``.
     log: Callable[[str], None] = staticmethod(_stderr)
