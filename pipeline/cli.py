@@ -82,7 +82,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .config import CVConfig, load_config
     from .data import load_labelled
     from .evaluate import Report, SavedPredictions, evaluate, run_benchmark
-    from .label import default_model_dir
+    from .resources import default_model_dir
 
     if not (args.gold or args.behaviour or args.benchmark or args.cv):
         raise CliError("nothing to evaluate: give --gold FILE (or --behaviour, --benchmark CONFIG, --cv K --config C)")

@@ -27,6 +27,7 @@ from .data import DataError, iter_records
 from .io import prob_column
 from .schema import FAVOR_AGAINST, FIELDS, LABELS, STANCE_FIELDS
 from .errors import NazarError
+from .resources import CHECKOUT_DIR
 
 __all__ = ["field_metrics", "score", "Report", "evaluate", "evaluate_model", "bootstrap_ci",
            "paired_bootstrap", "calibration", "confusion_matrix", "cohen_kappa", "BOOTSTRAP_METRICS",
@@ -605,16 +606,13 @@ class BenchmarkError(NazarError, ValueError):
     """A benchmark config is missing or malformed."""
 
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
 def _resolve(path: str, config_dir: Path) -> Path:
     """A corpus path: as given (absolute, or relative to the working directory), else
     relative to the repository root, else to the config's folder."""
     p = Path(path)
     if p.is_absolute() or p.exists():
         return p
-    for base in (_REPO_ROOT, config_dir):
+    for base in (CHECKOUT_DIR, config_dir):
         if (base / p).exists():
             return base / p
     return p

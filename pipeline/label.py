@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import sys
 import time
 from collections import Counter, OrderedDict
@@ -36,25 +35,17 @@ from .io import input_format as _input_format
 from .worklock import Locked, WorkLock
 from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, flat_columns, input_total, open_writer, output_format, prob_column, read_items)
 from .errors import NazarError, require
+from .resources import default_model_dir
 
-__all__ = ["BatchLabeller", "LabelSummary", "LabelError", "label_file", "default_model_dir", "rejects_path",
+__all__ = ["BatchLabeller", "LabelSummary", "LabelError", "label_file", "rejects_path",
            "work_dir", "ENGINES"]
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_FORMAT = 1
 ENGINES = ("local", "ray")
 
 
 class LabelError(NazarError, RuntimeError):
     """Labelling cannot start or continue (missing input, existing output, bad model, refused resume)."""
-
-
-def default_model_dir() -> Path:
-    """The embedded default model: ``$NAZAR_MODEL`` if set, else ``models/default`` of the checkout."""
-    env = os.environ.get("NAZAR_MODEL")
-    if env:
-        return Path(env)
-    return _REPO_ROOT / "models" / "default"
 
 
 def rejects_path(output: str | Path) -> Path:

@@ -21,9 +21,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .resources import data_file
+
 __all__ = ["SentimentLexicon", "load_lexicon", "FEATURES"]
 
-_PKG_FILE = Path(__file__).resolve().parent / "resources" / "sentiment_lexicon.yaml"
+_PKG_FILE = data_file("sentiment_lexicon.yaml")
 
 _FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "\u200c": " ", "أ": "ا", "إ": "ا", "ـ": None})
 _LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"

@@ -1,10 +1,8 @@
 """Mentions of the stance targets (domestic messengers, Telegram) in a comment.
 
-The target list lives in YAML. :func:`load_targets` reads, in this order, an
-explicit path, ``configs/targets.yaml`` of the repository checkout when it
-exists (the user-facing copy), else ``pipeline/resources/targets.yaml``
-shipped inside the package (the canonical copy, used when installed
-non-editable).
+The target list lives in YAML, ``configs/targets.yaml`` (a wheel carries it
+inside the package). :func:`load_targets` reads an explicit path, else that
+default list.
 
 Matching works on the text as given (spans index into it) but is insensitive
 to case, Arabic ي/ك, and space vs half-space vs nothing between the parts of an
@@ -23,13 +21,10 @@ import functools
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 __all__ = ["Mention", "TargetSet", "load_targets", "find_mentions", "mention_features"]
 
-_PKG_FILE = Path(__file__).resolve().parent / "resources" / "targets.yaml"
-_REPO_FILE = Path(__file__).resolve().parent.parent / "configs" / "targets.yaml"
 
 _FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ە": "ه", "\u200c": " ", "أ": "ا", "إ": "ا"})
 _LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"
@@ -170,11 +165,12 @@ class TargetSet:
 
 
 def load_targets(path: str | os.PathLike | None = None) -> TargetSet:
-    """Load a target list: ``path``, else configs/targets.yaml, else the packaged copy."""
+    """Load a target list: ``path``, else the default one (:func:`pipeline.resources.targets_file`)."""
     from .io import read_yaml_mapping
+    from .resources import targets_file
 
     if path is None:
-        path = _REPO_FILE if _REPO_FILE.is_file() else _PKG_FILE
+        path = targets_file()
     data = read_yaml_mapping(path, "target list", ValueError, missing=FileNotFoundError)
     try:
         return TargetSet(data)

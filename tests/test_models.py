@@ -44,7 +44,7 @@ def test_load_model_errors_are_clear(tmp_path):
 
 
 def test_committed_default_model_loads_and_labels():
-    from pipeline.label import default_model_dir
+    from pipeline.resources import default_model_dir
 
     model = load_model(default_model_dir())
     proba = model.predict_proba(["سروش خیلی خوبه", "تلگرام رو فیلتر کردند"])

@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pipeline.normalize import Normalizer
 from pipeline.targets import Mention, find_mentions, load_targets, mention_features
@@ -15,14 +14,11 @@ def _t(text):
     return [(m.target, m.text) for m in find_mentions(text)]
 
 
-def test_config_copies_agree():
-    a = yaml.safe_load((ROOT / "configs" / "targets.yaml").read_text(encoding="utf-8"))
-    b = yaml.safe_load((ROOT / "pipeline" / "resources" / "targets.yaml").read_text(encoding="utf-8"))
-    assert a == b
+def test_the_default_list_is_the_checkouts_one_copy():
+    from pipeline.resources import targets_file
 
-
-def test_packaged_copy_loads():
-    ts = load_targets(ROOT / "pipeline" / "resources" / "targets.yaml")
+    assert targets_file() == ROOT / "configs" / "targets.yaml"
+    ts = load_targets()
     assert ts.groups["telegram"] == "telegram" and ts.groups["eitaa"] == "domestic"
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..schema import LABELS
 from ..targets import find_mentions
+from ..resources import data_file
 from .base import Model, ModelError
 
 __all__ = ["MajorityModel", "KeywordModel", "load_keywords", "KEYWORDS_FILE"]
@@ -45,7 +46,7 @@ class MajorityModel(Model):
 
 
 #: The cue lexicon shipped with the package (see its header for the format).
-KEYWORDS_FILE = Path(__file__).resolve().parent.parent / "resources" / "keywords.yaml"
+KEYWORDS_FILE = data_file("keywords.yaml")
 
 _FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "\u200c": " ", "أ": "ا", "إ": "ا"})
 _CLAUSE = re.compile(r"[.!?؟؛;،,\n…]+")
