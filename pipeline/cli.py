@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import NazarError
+from .errors import NazarError, NazarWarning
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -356,7 +356,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None):
+    if issubclass(category, NazarWarning):
+        print(f"nazar: warning: {message}", file=sys.stderr)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import functools
+    import warnings
+
+    if not getattr(warnings.showwarning, "nazar", False):
+        show = functools.partial(_show_warning, _default=warnings.showwarning)
+        show.nazar = True
+        warnings.showwarning = show
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

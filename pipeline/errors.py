@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 
-__all__ = ["NazarError", "MissingDependency", "EXTRAS", "require"]
+__all__ = ["NazarError", "NazarWarning", "MissingDependency", "EXTRAS", "require"]
 
 
 class NazarError(Exception):
@@ -18,6 +18,10 @@ class NazarError(Exception):
 
     #: The command line's exit status for this error.
     exit_code = 1
+
+
+class NazarWarning(UserWarning):
+    """Something the user should know that does not stop the job (the CLI prints ``nazar: warning:``)."""
 
 
 class MissingDependency(NazarError, ImportError):

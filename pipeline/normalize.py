@@ -27,9 +27,10 @@ switched off in the config):
    (``؟؟؟!!!`` -> ``؟!``); ``...`` -> `` …``. The emphasis these carried is
    *not* kept in the text: call :func:`emphasis_features` on the raw text to
    get it as numbers (choice documented here, per issue 3).
-6. ``correct_spacing`` - collapses spaces, puts spaces around punctuation the
-   Persian way (as hazm does), separates digits from letters and emoji from
-   words.
+6. ``correct_spacing`` - puts spaces around punctuation the Persian way (as
+   hazm does), separates digits from letters and emoji from words; then
+   ``collapse_spaces`` turns runs of spaces into one and trims the ends (each
+   can be switched off on its own).
 7. ``restore_halfspaces`` - puts back ZWNJ: verbal prefixes می/نمی, plural
    and comparative suffixes, pronominal and copula suffixes after ه, compounds
    from a lexicon (hazm's word list plus a curated domain list); removes wrong
@@ -47,7 +48,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, fields
 from typing import Iterable
 
-__all__ = ["NormalizerConfig", "Normalizer", "emphasis_features", "DOMAIN_COMPOUNDS"]
+__all__ = ["NormalizerConfig", "Normalizer", "emphasis_features", "DOMAIN_COMPOUNDS",
+           "NORMALIZER_PACKAGES", "normalizer_versions"]
 
 ZWNJ = "\u200c"
 
@@ -910,7 +912,7 @@ class Normalizer:
             text = self.squash_repeats(text)
         if cfg.correct_spacing:
             text = self.correct_spacing(text)
-        if cfg.collapse_spaces or cfg.correct_spacing:
+        if cfg.collapse_spaces:
             text = self.collapse_spaces(text)
         if cfg.squash_repeats and cfg.correct_spacing:
             # «! !» became «!!» once the space before «!» went
@@ -923,6 +925,23 @@ class Normalizer:
 
     def normalize_many(self, texts: Iterable[str]) -> list[str]:
         return [self.normalize(t) for t in texts]
+
+
+#: Packages whose data shapes normalisation (hazm's word and verb lists feed restore_halfspaces).
+NORMALIZER_PACKAGES = ("hazm",)
+
+
+def normalizer_versions() -> dict[str, str | None]:
+    """The installed versions of :data:`NORMALIZER_PACKAGES` (``None``: not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for pkg in NORMALIZER_PACKAGES:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
 
 
 _CHUNK = re.compile(rf"[{_LETTER_CLASS}\u200c]+|[^{_LETTER_CLASS}\u200c]+")

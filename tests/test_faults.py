@@ -243,6 +243,44 @@ def test_a_link_inside_the_model_directory_is_fine(tfidf_model_dir, tmp_path):
     assert load_model(model).predict(["سلام"])
 
 
+# -- a model trained with other normaliser packages warns ------------------------------------------------
+def test_a_model_trained_with_another_hazm_warns_on_load(default_copy):
+    import warnings
+
+    from pipeline.classifiers.base import load_model
+    from pipeline.errors import NazarWarning
+    from pipeline.normalize import normalizer_versions
+
+    _edit_meta(default_copy, normalizer_versions=normalizer_versions())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NazarWarning)
+        load_model(default_copy)  # same versions: silent
+    _edit_meta(default_copy, normalizer_versions={"hazm": "0.0.1"})
+    with pytest.warns(NazarWarning, match=r"hazm 0\.0\.1"):
+        load_model(default_copy)
+
+
+def test_the_cli_prints_a_version_mismatch_as_one_warning_line_and_carries_on(default_copy, dumps, tmp_path,
+                                                                             capsys):
+    _edit_meta(default_copy, normalizer_versions={"hazm": "0.0.1"})
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["label", dumps[0], "-o", out, "--model", default_copy, "-q"], capsys)
+    assert code == 0, err
+    warned = [ln for ln in err.splitlines() if ln.startswith("nazar: warning:")]
+    assert len(warned) == 1 and "hazm 0.0.1" in warned[0], err
+    assert "Traceback" not in err and "NazarWarning" not in err
+    assert len(read_jsonl(out)) == len(read_jsonl(dumps[0]))
+
+
+def test_a_saved_model_records_the_normaliser_versions(tfidf_model_dir):
+    import json
+
+    from pipeline.normalize import normalizer_versions
+
+    meta = json.loads((tfidf_model_dir / "model.json").read_text())
+    assert meta["normalizer_versions"] == normalizer_versions()
+
+
 # -- ids: generated ones never collide, duplicates follow a policy --------------------------------------
 def test_a_generated_id_cannot_collide_with_an_explicit_number(tmp_path, labeller):
     src = write_jsonl(tmp_path / "in.jsonl", [{"id": "2", "text": "سروش"}, {"text": "ایتا"},
@@ -333,7 +371,8 @@ def test_every_error_nazar_raises_is_a_nazar_error():
             continue
         module = importlib.import_module(mod.name)
         for obj in vars(module).values():
-            if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == mod.name:
+            if (isinstance(obj, type) and issubclass(obj, Exception) and not issubclass(obj, Warning)
+                    and obj.__module__ == mod.name):
                 found.append(obj)
                 assert issubclass(obj, NazarError), obj
     assert len(found) >= 10

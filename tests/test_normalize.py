@@ -313,8 +313,10 @@ def test_config_bad_digits():
 
 
 def test_config_frozen():
+    import dataclasses
+
     cfg = NormalizerConfig()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.digits = "persian"  # type: ignore[misc]
 
 
@@ -323,10 +325,34 @@ def test_overrides():
     assert n.config.digits == "persian" and n.config.squash_repeats is False
 
 
-@pytest.mark.parametrize("step", [f for f in NormalizerConfig().to_dict() if f != "digits"])
-def test_each_step_can_be_switched_off(step):
-    n = Normalizer(**{step: False})
-    assert isinstance(n("كتابهاي @ali خيلييي خوبن!!! https://x.ir #نه_به ۱۲"), str)
+#: For each switchable step, a text that step changes, and what the text keeps with the step off.
+STEP_TEXTS = {
+    "sanitize": ("سلام\u200b\u202eدنیا", "\u202e"),
+    "replace_entities": ("سلام @ali https://x.ir", "@ali"),
+    "hashtags_to_words": ("#نه_به_فیلتر", "#نه_به_فیلتر"),
+    "unify_chars": ("كتاب يك", "كتاب يك"),
+    "squash_repeats": ("خیلییییی خوبه!!!", "خیلییییی خوبه!!!"),
+    "correct_spacing": ("سلام ،خوبی ؟", "سلام ،خوبی ؟"),
+    "collapse_spaces": ("سلام    دنیا", "سلام    دنیا"),
+    "restore_halfspaces": ("میروم کتابها", "میروم کتابها"),
+}
+#: Steps that work inside another: hashtags are entities; other steps' padding is left to collapse_spaces.
+STEP_NEEDS = {("replace_entities", "hashtags_to_words"), ("collapse_spaces", "replace_entities"),
+              ("collapse_spaces", "hashtags_to_words")}
+
+
+def test_every_switchable_step_has_a_text():
+    assert set(STEP_TEXTS) == {f for f in NormalizerConfig().to_dict() if f != "digits"}
+
+
+@pytest.mark.parametrize("step", sorted(STEP_TEXTS))
+def test_switching_a_step_off_keeps_what_it_changes_and_nothing_else(step):
+    text, kept = STEP_TEXTS[step]
+    on, off = Normalizer(), Normalizer(**{step: False})
+    assert kept not in on(text) and kept in off(text)
+    for other, (other_text, _) in STEP_TEXTS.items():
+        if other != step and (step, other) not in STEP_NEEDS:
+            assert off(other_text) == on(other_text), other
 
 
 def test_steps_off_leave_text():

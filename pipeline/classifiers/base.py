@@ -15,15 +15,16 @@ import hashlib
 import importlib
 import json
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from ..normalize import Normalizer, NormalizerConfig
+from ..normalize import Normalizer, NormalizerConfig, normalizer_versions
 from ..schema import FIELDS, LABELS
-from ..errors import NazarError
+from ..errors import NazarError, NazarWarning
 
 __all__ = ["Model", "ModelError", "NotFittedError", "load_model", "model_hash", "model_files", "trained_on",
            "KINDS"]
@@ -170,6 +171,7 @@ class Model:
             "fields": list(self.fields),
             "classes": self.classes_,
             "normalizer": self.normalizer_config.to_dict(),
+            "normalizer_versions": normalizer_versions(),
             "params": self.params,
             "training": self.training_info,
         }
@@ -203,6 +205,7 @@ class Model:
         except (TypeError, ValueError) as exc:
             raise ModelError(f"{meta_path}: {exc}") from None
         model.training_info = meta.get("training") or {}
+        _check_versions(meta.get("normalizer_versions"), meta_path)
         try:
             model._load_weights(Path(directory))
         except ModelError:
@@ -217,6 +220,19 @@ class Model:
     def describe(self) -> dict:
         """Name and version as written into every labelled record."""
         return {"name": self.name, "version": self.version, "kind": self.kind}
+
+
+def _check_versions(saved, meta_path: Path) -> None:
+    """Warn when the packages that shape normalisation differ from those the model was trained with."""
+    if not isinstance(saved, dict):
+        return  # written before versions were recorded
+    now = normalizer_versions()
+    diff = [f"{pkg} {saved[pkg]} (here {now.get(pkg) or 'not installed'})" for pkg in sorted(saved)
+            if pkg in now and saved[pkg] != now[pkg]]
+    if diff:
+        warnings.warn(f"{meta_path.parent}: trained with {', '.join(diff)}; its texts may be normalised "
+                      f"differently here, so labels can differ: install the same versions, or retrain",
+                      NazarWarning, stacklevel=3)
 
 
 def read_metadata(directory: str | Path) -> dict:
