@@ -68,6 +68,12 @@ def cmd_label(args: argparse.Namespace) -> int:
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n",
                                       encoding="utf-8")
+    if not summary.labelled:
+        if not summary.read:
+            raise CliError(f"nothing was labelled: {args.input} holds no records")
+        top, n = max(summary.reject_reasons.items(), key=lambda kv: kv[1], default=("?", 0))
+        raise CliError(f"nothing was labelled: all {summary.read} record(s) were rejected ({n} for: {top}; "
+                       f"see {summary.rejects}); check --format, --text-field and --id-field")
     if args.strict and summary.rejected:
         raise CliError(f"{summary.rejected} record(s) rejected (--strict); see {summary.rejects}")
     return EXIT_OK
@@ -232,15 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("label", help="label a file of comments (JSONL, CSV, TSV, Parquet, JSON, text)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Label comments: records with an id and a text in (JSONL, CSV, TSV, Parquet,\n"
-                                   "a JSON array, or plain text with one comment per line), one labelled record per\n"
-                                   "input record out (JSONL, CSV, TSV or Parquet, by the output's extension), in\n"
-                                   "input order. Records that cannot be labelled go to OUTPUT.rejects.jsonl with\n"
-                                   "their line number (for a JSON array, their position in it), id and reason.\n"
+                                   "a JSON array, or plain text with one comment per line; gzip, bzip2, xz or zstd\n"
+                                   "compressed too), one labelled record per accepted input record out (JSONL, CSV,\n"
+                                   "TSV or Parquet, by the output's extension), in input order. Records that cannot\n"
+                                   "be labelled go to OUTPUT.rejects.jsonl with their line number (for a JSON array,\n"
+                                   "their position in it), id and reason: read = labelled + rejected.\n"
                                    "A record without an id gets line-N (row-N in Parquet, item-N in a JSON array).\n\n"
                                    "Work in progress is kept in OUTPUT.parts/ until the output is complete: after\n"
-                                   "an interruption, run the same command with --resume to continue.\n\n"
-                                   "Exit codes: 0 done (rejects, if any, are in the rejects file), 1 failure\n"
-                                   "(or, with --strict, any reject), 2 bad usage.")
+                                   "an interruption (Ctrl-C, SIGTERM, kill -9, a full disk), run the same command\n"
+                                   "with --resume to continue.\n\n"
+                                   "Exit codes: 0 done (rejects, if any, are in the rejects file), 1 failure or\n"
+                                   "nothing labelled (or, with --strict, any reject), 2 bad usage, 130 Ctrl-C,\n"
+                                   "143 SIGTERM.")
     p.add_argument("input", help="input file; '-' for standard input (JSONL unless --format says otherwise)")
     p.add_argument("-o", "--output", required=True, help="output file: .jsonl, .csv, .tsv or .parquet")
     p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet", "json", "text"],
@@ -356,6 +365,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is so that a run stops the way Ctrl-C stops it."""
+
+    exit_code = 143
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _catch_sigterm():
+    """Turn SIGTERM into :class:`Terminated` while a command runs; returns what puts the old handler back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None):
     if issubclass(category, NazarWarning):
         print(f"nazar: warning: {message}", file=sys.stderr)
@@ -376,16 +406,19 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    restore = _catch_sigterm()
     try:
         return args.func(args)
     except NazarError as exc:
         _err(str(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
+    except KeyboardInterrupt as exc:
+        _err(str(exc) or "interrupted")
+        return getattr(exc, "exit_code", 130)
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        restore()
 
 
 if __name__ == "__main__":  # pragma: no cover

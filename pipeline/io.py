@@ -21,6 +21,7 @@ pyarrow is imported only by the Parquet reader and writer.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -36,7 +37,7 @@ __all__ = [
     "generated_id", "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
     "output_format", "input_total", "first_json_byte", "parquet_file",
     "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "prob_column",
-    "atomic_write_text",
+    "atomic_write_text", "COMPRESSIONS", "compression", "sniff",
     "read_yaml_mapping",
 ]
 
@@ -78,6 +79,100 @@ class Item:
         return self.reason is None
 
 
+# -- compression -----------------------------------------------------------------------
+#: Compressed inputs: name -> (file extension, magic bytes). Detected by their magic bytes
+#: (the extension is only dropped to find the format inside), decompressed while streaming.
+COMPRESSIONS: dict[str, tuple[str, bytes]] = {
+    "gzip": (".gz", b"\x1f\x8b"),
+    "bzip2": (".bz2", b"BZh"),
+    "xz": (".xz", b"\xfd7zXZ\x00"),
+    "zstd": (".zst", b"\x28\xb5\x2f\xfd"),
+}
+
+
+def compression(path: str | Path) -> str | None:
+    """The compression of the file at ``path`` by its magic bytes (``None``: not compressed, or unreadable)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError:
+        return None
+    for name, (_, magic) in COMPRESSIONS.items():
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def _strip_compression(name: str) -> str:
+    for ext, _ in COMPRESSIONS.values():
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+class _Decompressed(io.RawIOBase):
+    """Reads a decompressing stream; damaged or cut-off data becomes an :class:`InputError`."""
+
+    def __init__(self, stream, name: str) -> None:
+        self._stream, self._name = stream, name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._stream.read(len(buffer))
+        except Exception as exc:  # gzip/bz2: OSError, EOFError; xz: LZMAError; zstd: ZstdError
+            raise InputError(f"{self._name}: the compressed data is damaged or cut off ({exc}); "
+                             f"repair or re-download the file") from None
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
+
+
+def _decompressing(source: Path | IO[bytes], kind: str) -> IO[bytes]:
+    """A binary stream of the decompressed bytes of a file path (closed with the stream) or a
+    binary stream (left open)."""
+    owned = isinstance(source, Path)
+    if kind == "gzip":
+        import gzip
+
+        stream = gzip.open(source, "rb")
+    elif kind == "bzip2":
+        import bz2
+
+        stream = bz2.open(source, "rb")
+    elif kind == "xz":
+        import lzma
+
+        stream = lzma.open(source, "rb")
+    else:
+        try:
+            import zstandard
+        except ImportError:
+            raise InputError(f"{source if owned else _name(source)} is zstd-compressed, which needs the 'zstandard' package: "
+                             f"pip install 'nazar[zstd]' (or decompress it first: zstd -d)") from None
+        raw = open(source, "rb") if owned else source
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=owned)
+    return io.BufferedReader(_Decompressed(stream, str(source) if owned else _name(source)), buffer_size=1 << 16)
+
+
+def _seek(fh: IO[bytes], pos: int) -> None:
+    """Move to byte ``pos`` from the start (a stream that cannot seek is read forward to it)."""
+    if fh.seekable():
+        fh.seek(pos)
+        return
+    while pos > 0:
+        chunk = fh.read(min(pos, 1 << 20))
+        if not chunk:
+            return
+        pos -= len(chunk)
+
+
 # -- formats ---------------------------------------------------------------------------
 def _format_of(path: str | Path, table: dict[str, tuple[str, ...]]) -> str | None:
     name = str(path).lower()
@@ -99,11 +194,12 @@ def input_format(source: str | Path | None, forced: str | None = None) -> str:
         return forced
     if source is None or str(source) == "-":
         return "jsonl"
-    fmt = _format_of(source, INPUT_FORMATS)
+    fmt = _format_of(_strip_compression(str(source)), INPUT_FORMATS)
     if fmt is None:
         exts = ", ".join(e for v in INPUT_FORMATS.values() for e in v)
-        raise InputError(f"cannot tell the format of {source} from its extension ({exts}); "
-                         f"pass --format {'|'.join(INPUT_FORMATS)}")
+        squeezed = ", ".join(ext for ext, _ in COMPRESSIONS.values())
+        raise InputError(f"cannot tell the format of {source} from its extension ({exts}, "
+                         f"each optionally followed by {squeezed}); pass --format {'|'.join(INPUT_FORMATS)}")
     if fmt == "json" and first_json_byte(source) == b"{":
         return "jsonl"
     return fmt
@@ -112,12 +208,48 @@ def input_format(source: str | Path | None, forced: str | None = None) -> str:
 def first_json_byte(path: str | Path) -> bytes:
     """The first byte of ``path`` after a byte-order mark and white space (b"" if none, or unreadable)."""
     try:
-        with open(path, "rb") as fh:
+        fh, _ = _open_source(path)
+        with fh:
             head = fh.read(1 << 16)
-    except OSError:
+    except (OSError, EOFError, NazarError):
         return b""
     head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     return head[:1]
+
+
+#: Magic bytes of files that are often handed over by mistake, and what to do instead.
+_NOT_TEXT = {
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx?): save the sheet as CSV, or unzip it",
+    b"PAR1": "a Parquet file: name it .parquet or pass --format parquet",
+    b"SQLite format 3": "an SQLite database: export the table as CSV or JSONL",
+    b"%PDF": "a PDF document",
+}
+
+
+def sniff(source: str | Path, fmt: str) -> str | None:
+    """Why ``source`` plainly cannot be read as ``fmt`` (a one-line hint), or None if it might be.
+
+    Looks at the first 64 KiB (decompressed): binary data or UTF-16 under a text format, and a
+    JSON array under ``jsonl``.
+    """
+    if fmt == "parquet":
+        return None
+    try:
+        fh, _ = _open_source(source)
+        with fh:
+            head = fh.read(1 << 16)
+    except (OSError, NazarError):
+        return None  # the reader reports it
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"{source} is UTF-16 text; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)"
+    for magic, what in _NOT_TEXT.items():
+        if head.startswith(magic):
+            return f"{source} is {what}, not {fmt} text"
+    if b"\x00" in head:
+        return f"{source} looks binary (it holds NUL bytes), not {fmt} text; check the file and --format"
+    if fmt == "jsonl" and head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"[":
+        return f"{source} looks like a JSON array, not JSON Lines: pass --format json (or name it .json)"
+    return None
 
 
 def output_format(path: str | Path) -> str:
@@ -135,6 +267,8 @@ def input_total(source: str | Path | None, fmt: str) -> int | None:
         return None
     if fmt == "parquet":
         return parquet_file(source).metadata.num_rows
+    if compression(source):
+        return None  # the decompressed size is not known before reading it all
     return Path(source).stat().st_size
 
 
@@ -179,12 +313,19 @@ def _item(line_no: int, obj: dict, text_field: str, id_field: str, max_chars: in
 
 
 def _open_source(source) -> tuple[IO[bytes], bool]:
+    """The binary stream of ``source`` (decompressed when its magic bytes say so) and whether to close it."""
     if source is None or str(source) == "-":
-        return sys.stdin.buffer, False
+        stdin = sys.stdin.buffer
+        head = stdin.peek(6)[:6] if hasattr(stdin, "peek") else b""
+        for kind, (_, magic) in COMPRESSIONS.items():
+            if head.startswith(magic):
+                return _decompressing(stdin, kind), False
+        return stdin, False
     if hasattr(source, "read"):
         return source, False
     try:
-        return open(source, "rb"), True
+        kind = compression(source)
+        return (_decompressing(Path(source), kind) if kind else open(source, "rb")), True
     except OSError as exc:
         raise InputError(f"cannot read {source}: {exc.strerror}") from None
 
@@ -219,7 +360,7 @@ def _lines(source, start: tuple[int, int] | None, stop: int | None) -> Iterator[
     pos, line_no = 0, 0
     if start is not None:
         pos, line_no = start
-        fh.seek(pos)
+        _seek(fh, pos)
     try:
         for raw in fh:
             if stop is not None and pos >= stop:
@@ -355,7 +496,7 @@ def read_json_array(source: str | Path | IO[bytes] | None, text_field: str = "te
         position = 0
         if start is not None:
             base, position = start
-            fh.seek(base)
+            _seek(fh, base)
         else:
             more(0)
             if buf.startswith(b"\xef\xbb\xbf"):
@@ -463,7 +604,10 @@ def read_csv(source: str | Path | IO[bytes] | None, text_field: str = "text", id
                              f"(columns: {', '.join(header)}); pass --text-field")
         _check_columns(source, keep, header)
         if start is not None:
-            fh.seek(start[0])
+            if fh.seekable():
+                fh.seek(start[0])
+            else:  # the header was read already: read forward from where it ended
+                _seek(fh, start[0] - feed.pos)
             feed.pos, feed.line_no = start
         width = len(header)
         while True:
@@ -514,6 +658,9 @@ def _pyarrow():
 def parquet_file(path):
     """A ``pyarrow.parquet.ParquetFile``; a missing pyarrow or an unreadable file is an :class:`InputError`."""
     pa = _pyarrow()
+    if compression(path):
+        raise InputError(f"{path} is a compressed Parquet file: Parquet compresses its columns itself, so "
+                         f"decompress the file first and read the .parquet")
     try:
         return pa.parquet.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
@@ -679,11 +826,15 @@ def atomic_write_text(path: str | Path, text: str, sync_dir: bool = True) -> Non
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or an interrupt leaves no half-written temporary file
+        tmp.unlink(missing_ok=True)
+        raise
     if sync_dir:
         _fsync_dir(path.parent)
 
@@ -716,7 +867,10 @@ class _AtomicWriter:
         self._fh.close()
 
     def _discard(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()
+        except OSError:  # closing flushes, which fails again on a full disk
+            pass
 
     def write_many(self, objs: Iterable[dict]) -> None:
         for obj in objs:
@@ -730,8 +884,13 @@ class _AtomicWriter:
         if not self._opened:
             self.path.unlink(missing_ok=True)
             return
-        self._finish()
-        os.replace(self.tmp, self.path)
+        try:
+            self._finish()
+            os.replace(self.tmp, self.path)
+        except BaseException:  # a full disk at the last flush: drop the temporary file, keep ``path`` as it was
+            self._opened, self._closed = True, False
+            self.abort()
+            raise
         _fsync_dir(self.path.parent)
 
     def abort(self) -> None:
@@ -740,8 +899,10 @@ class _AtomicWriter:
             return
         self._closed = True
         if self._opened:
-            self._discard()
-            self.tmp.unlink(missing_ok=True)
+            try:
+                self._discard()
+            finally:
+                self.tmp.unlink(missing_ok=True)
 
     def __enter__(self):
         return self

@@ -18,6 +18,7 @@ a Ray cluster (:mod:`pipeline.ray_engine`).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import json
@@ -33,11 +34,12 @@ import numpy as np
 from .classifiers.base import Model, ModelError, load_model, model_hash
 from .io import input_format as _input_format
 from .worklock import Locked, WorkLock
-from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, flat_columns, input_total, open_writer, output_format, prob_column, read_items)
+from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, compression, flat_columns,
+                 input_total, open_writer, output_format, prob_column, read_items, sniff)
 from .errors import NazarError, require
 from .resources import default_model_dir
 
-__all__ = ["BatchLabeller", "LabelSummary", "LabelError", "label_file", "rejects_path",
+__all__ = ["BatchLabeller", "LabelSummary", "LabelError", "LabelInterrupted", "label_file", "rejects_path",
            "work_dir", "ENGINES"]
 
 MANIFEST_FORMAT = 1
@@ -46,6 +48,17 @@ ENGINES = ("local", "ray")
 
 class LabelError(NazarError, RuntimeError):
     """Labelling cannot start or continue (missing input, existing output, bad model, refused resume)."""
+
+
+class LabelInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run; the message says what was kept and how to finish.
+
+    A ``KeyboardInterrupt``, so code that catches ``Exception`` does not swallow it.
+    """
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def rejects_path(output: str | Path) -> Path:
@@ -552,6 +565,12 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
             raise LabelError(f"input file not found: {input_path}")
         if input_path.resolve() == output_path.resolve():
             raise LabelError(f"the output {output_path} is the input; choose another output")
+        problem = sniff(input_path, fmt)
+        if problem:
+            raise LabelError(problem)
+        if engine == "ray" and compression(input_path):
+            raise LabelError(f"{input_path} is compressed ({compression(input_path)}); the ray engine splits "
+                             f"its input by byte ranges, so decompress it first or use --engine local")
     keep = list(keep)
     if engine == "ray":
         if resume:
@@ -602,9 +621,53 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
                              id_field=id_field, max_chars=max_chars, truncate=truncate, resume=resume,
                              on_chunk=on_chunk, cache_size=cache_size, stream=stream, stdin=stdin, keep=keep,
                              duplicates=duplicates)
+    except OSError as exc:
+        raise LabelError(_write_failure(exc, work, output_path, started=bool(locks), stdin=stdin)) from None
+    except KeyboardInterrupt as exc:
+        raise LabelInterrupted(_interrupted(work, stdin), exit_code=getattr(exc, "exit_code", 130)) from None
     finally:
         for lock in locks:
             lock.release()
+
+
+def _kept(work: Path) -> int | None:
+    """Records read by the run whose work directory is ``work`` (``None``: no manifest there)."""
+    try:
+        return int(json.loads((work / "manifest.json").read_text(encoding="utf-8"))["read"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _again(work: Path, stdin: bool) -> str:
+    if stdin:
+        return "run it again (standard input cannot be resumed)"
+    read = _kept(work)
+    if read is None:
+        return "run the same command again"
+    return (f"the {read} record(s) read so far are kept in {work}: run the same command with --resume "
+            f"to finish")
+
+
+def _write_failure(exc: OSError, work: Path, output: Path, started: bool, stdin: bool) -> str:
+    """A one-line message for an OSError met while labelling: which path, why, and what to do next."""
+    where = exc.filename or output
+    why = exc.strerror or str(exc)
+    if started and not work.exists():
+        return (f"the work directory {work} was removed while this run was writing to it; "
+                f"run the same command with --force to start over")
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return f"cannot write {where}: {why}; free some space (or choose another -o), then {_again(work, stdin)}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {where}: {why}; choose an output in a directory you can write to (-o)"
+    if exc.errno in (errno.ENOTDIR, errno.EISDIR):
+        return f"cannot write {where}: {why}; the output's directory path runs through a file, choose another -o"
+    return f"cannot write {where}: {why}; fix that, then {_again(work, stdin)}"
+
+
+def _interrupted(work: Path, stdin: bool) -> str:
+    if _kept(work) is None:
+        return "interrupted before any record was labelled"
+    return f"interrupted: {_again(work, stdin)}"
 
 
 def _take_lock(work: Path, create: bool, locks: list) -> WorkLock | None:

@@ -243,6 +243,230 @@ def test_a_link_inside_the_model_directory_is_fine(tfidf_model_dir, tmp_path):
     assert load_model(model).predict(["سلام"])
 
 
+# -- outputs that cannot be written ------------------------------------------------------------------------
+def _fail_fsync(monkeypatch, when, error):
+    """Make os.fsync raise ``error`` for the file descriptors whose path ``when(name)`` picks."""
+    real = os.fsync
+
+    def fsync(fd):
+        try:
+            name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            name = ""
+        if when(name):
+            raise error
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names file descriptors through /proc")
+@pytest.mark.parametrize("where", ["a part", "the output"])
+def test_a_full_disk_is_one_line_leaves_no_temporary_file_and_resume_finishes(where, dumps, tfidf_model_dir,
+                                                                            tmp_path, capsys, monkeypatch):
+    import errno
+
+    clean = tmp_path / "clean.jsonl"
+    assert run(["label", dumps[0], "-o", clean, "--model", tfidf_model_dir, "-q"], capsys)[0] == 0
+    out = tmp_path / "o.jsonl"
+    pick = (lambda n: n.startswith(".part-00000002")) if where == "a part" else (lambda n: n == f".{out.name}.part")
+    _fail_fsync(monkeypatch, pick, OSError(errno.ENOSPC, "No space left on device"))
+    code, _, err = run(["label", dumps[0], "-o", out, "--model", tfidf_model_dir, "-q", "--chunk-size", "7"], capsys)
+    assert code == 1
+    assert_one_line_error(err, "No space left on device", "--resume", str(work_dir(out)))
+    assert not out.exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not [p.name for p in work_dir(out).iterdir() if p.name.startswith(".")]
+    monkeypatch.undo()
+    code, _, err = run(["label", dumps[0], "-o", out, "--model", tfidf_model_dir, "-q", "--resume"], capsys)
+    assert code == 0, err
+    assert out.read_bytes() == clean.read_bytes()
+
+
+def test_an_output_that_cannot_be_opened_is_one_line(dumps, tfidf_model_dir, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from pipeline import io
+
+    def denied(self):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self.tmp))
+
+    monkeypatch.setattr(io.JsonlWriter, "_open", denied)
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["label", dumps[0], "-o", out, "--model", tfidf_model_dir, "-q"], capsys)
+    assert code == 1
+    assert_one_line_error(err, "Permission denied", "-o")
+    assert not out.exists()
+
+
+def test_an_output_under_a_file_is_one_line(dumps, tfidf_model_dir, tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    out = tmp_path / "f" / "o.jsonl"
+    code, _, err = run(["label", dumps[0], "-o", out, "--model", tfidf_model_dir, "-q"], capsys)
+    assert code == 1
+    assert_one_line_error(err, str(out.parent))
+    assert (tmp_path / "f").read_text() == "x"
+
+
+def test_a_work_directory_removed_under_a_run_is_one_line(dumps, tfidf_model_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "o.jsonl"
+
+    def remove(summary):
+        shutil.rmtree(work_dir(out))
+
+    with pytest.raises(LabelError, match=r"was removed while this run was writing.*--force"):
+        label_file(dumps[0], out, model=tfidf_model_dir, progress=False, chunk_size=5, on_chunk=remove)
+    assert not out.exists()
+
+
+# -- compressed inputs -----------------------------------------------------------------------------------
+def _compress(kind, data: bytes) -> bytes:
+    import bz2
+    import gzip
+    import lzma
+
+    if kind == "zstd":
+        zstandard = pytest.importorskip("zstandard")
+        return zstandard.ZstdCompressor().compress(data)
+    return {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}[kind](data)
+
+
+def _dump_as(fmt, path, gold_records):
+    import csv
+    import json
+
+    rows = [{"id": f"c{i}", "text": r["text"]} for i, r in enumerate(gold_records)]
+    if fmt == "jsonl":
+        write_jsonl(path, rows)
+    elif fmt == "json":
+        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    elif fmt == "text":
+        path.write_text("".join(r["text"].replace("\n", " ") + "\n" for r in rows), encoding="utf-8")
+    else:
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, ["id", "text"], delimiter="," if fmt == "csv" else "\t")
+            w.writeheader()
+            w.writerows(rows)
+    return path
+
+
+KIND_EXT = {"gzip": ".gz", "bzip2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_EXT))
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "tsv", "json", "text"])
+def test_a_compressed_input_labels_as_the_plain_one(kind, fmt, tmp_path, gold_records, labeller):
+    plain = _dump_as(fmt, tmp_path / f"in.{ {'text': 'txt'}.get(fmt, fmt) }", gold_records)
+    packed = tmp_path / (plain.name + KIND_EXT[kind])
+    packed.write_bytes(_compress(kind, plain.read_bytes()))
+    a = label_file(plain, tmp_path / "a.jsonl", model=labeller, progress=False, chunk_size=8)
+    b = label_file(packed, tmp_path / "b.jsonl", model=labeller, progress=False, chunk_size=8)
+    assert (a.read, a.labelled, a.rejected) == (b.read, b.labelled, b.rejected) and b.labelled
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_compression_is_found_by_magic_bytes_whatever_the_name(tmp_path, gold_records, labeller):
+    plain = _dump_as("jsonl", tmp_path / "in.jsonl", gold_records)
+    hidden = tmp_path / "hidden.jsonl"  # gzip data under a plain name
+    hidden.write_bytes(_compress("gzip", plain.read_bytes()))
+    label_file(plain, tmp_path / "a.jsonl", model=labeller, progress=False)
+    label_file(hidden, tmp_path / "b.jsonl", model=labeller, progress=False)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zstd"])
+def test_a_compressed_input_resumes_to_the_same_output(kind, tmp_path, gold_records, labeller):
+    plain = _dump_as("csv", tmp_path / "in.csv", gold_records)
+    packed = tmp_path / ("in.csv" + KIND_EXT[kind])
+    packed.write_bytes(_compress(kind, plain.read_bytes()))
+    label_file(plain, tmp_path / "clean.jsonl", model=labeller, progress=False, chunk_size=6)
+    out = tmp_path / "o.jsonl"
+
+    def stop(summary):
+        if summary.read >= 18:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        label_file(packed, out, model=labeller, progress=False, chunk_size=6, on_chunk=stop)
+    s = label_file(packed, out, model=labeller, progress=False, chunk_size=6, resume=True)
+    assert s.resumed_from == 18
+    assert out.read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
+
+
+def test_compressed_standard_input_is_decompressed(tmp_path, gold_records, tfidf_model_dir):
+    plain = _dump_as("jsonl", tmp_path / "in.jsonl", gold_records)
+    cmd = [sys.executable, "-m", "pipeline", "label", "-", "-o", None, "--model", str(tfidf_model_dir), "-q"]
+    outs = []
+    for name, data in (("a", plain.read_bytes()), ("b", _compress("xz", plain.read_bytes()))):
+        cmd[6] = str(tmp_path / f"{name}.jsonl")
+        proc = subprocess.run(cmd, input=data, cwd=ROOT, capture_output=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode()
+        outs.append((tmp_path / f"{name}.jsonl").read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_a_cut_off_compressed_file_is_one_line(tmp_path, gold_records, tfidf_model_dir, capsys):
+    plain = _dump_as("jsonl", tmp_path / "in.jsonl", gold_records)
+    data = _compress("gzip", plain.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    code, _, err = run(["label", cut, "-o", tmp_path / "o.jsonl", "--model", tfidf_model_dir, "-q"], capsys)
+    assert code == 1
+    assert_one_line_error(err, str(cut), "cut off")
+
+
+def test_a_compressed_parquet_is_refused_with_what_to_do(tmp_path, tfidf_model_dir, capsys):
+    pytest.importorskip("pyarrow")
+    src = tmp_path / "in.parquet.gz"
+    src.write_bytes(_compress("gzip", b"PAR1 not really"))
+    code, _, err = run(["label", src, "-o", tmp_path / "o.jsonl", "--model", tfidf_model_dir, "-q"], capsys)
+    assert code == 1
+    assert_one_line_error(err, "decompress")
+
+
+def test_the_ray_engine_refuses_a_compressed_input(tmp_path, gold_records, tfidf_model_dir):
+    pytest.importorskip("ray")
+    src = tmp_path / "in.jsonl.gz"
+    src.write_bytes(_compress("gzip", _dump_as("jsonl", tmp_path / "in.jsonl", gold_records).read_bytes()))
+    with pytest.raises(LabelError, match="decompress it first or use --engine local"):
+        label_file(src, tmp_path / "o.jsonl", model=tfidf_model_dir, engine="ray", progress=False)
+
+
+# -- inputs that are plainly not what their name says; runs that label nothing --------------------------
+NOT_JSONL = {
+    "a JSON array": (b'[{"id": 1, "text": "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85"}]\n', "--format json"),
+    "binary": (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00", "binary"),
+    "UTF-16": ('{"text": "سلام"}\n'.encode("utf-16"), "UTF-16"),
+    "an xlsx": (b"PK\x03\x04\x14\x00\x06\x00", "CSV"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_JSONL))
+def test_what_is_plainly_not_jsonl_fails_before_any_work_with_a_hint(case, tmp_path, tfidf_model_dir, capsys):
+    data, hint = NOT_JSONL[case]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(data)
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["label", src, "-o", out, "--model", tfidf_model_dir, "-q"], capsys)
+    assert code == 1
+    assert_one_line_error(err, hint)
+    assert not out.exists() and not work_dir(out).exists()
+
+
+@pytest.mark.parametrize("content", ["", '{"body": "سروش"}\n{"body": "ایتا"}\n'])
+def test_a_run_that_labels_nothing_exits_non_zero(content, tmp_path, tfidf_model_dir, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text(content, encoding="utf-8")
+    code, _, err = run(["label", src, "-o", tmp_path / "o.jsonl", "--model", tfidf_model_dir, "-q"], capsys)
+    assert code == 1
+    assert_one_line_error(err, "nothing was labelled")
+    if content:
+        assert "missing field 'text'" in err and "--text-field" in err
+        assert len(read_jsonl(tmp_path / "o.rejects.jsonl")) == 2
+
+
 # -- a model trained with other normaliser packages warns ------------------------------------------------
 def test_a_model_trained_with_another_hazm_warns_on_load(default_copy):
     import warnings

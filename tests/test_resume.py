@@ -61,13 +61,13 @@ def start(src, out, model, *extra):
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def kill_after_parts(proc, out, parts, timeout=120):
-    """SIGKILL ``proc`` once the manifest records at least ``parts`` parts; returns the parts seen."""
+def kill_after_parts(proc, out, parts, timeout=120, sig=signal.SIGKILL):
+    """Send ``sig`` to ``proc`` once the manifest records at least ``parts`` parts; returns the parts seen."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         m = manifest(out)
         if m and m["parts"] >= parts:
-            proc.send_signal(signal.SIGKILL)
+            proc.send_signal(sig)
             proc.wait(timeout=30)
             return m["parts"]
         if proc.poll() is not None:
@@ -111,6 +111,28 @@ def test_kill_9_twice_then_resume_loses_and_repeats_nothing(tmp_path, big_dump, 
     assert_same_records(read_jsonl(out), read_jsonl(clean_run))
     assert rejects_path(out).read_bytes() == rejects_path(clean_run).read_bytes()
     assert not work_dir(out).exists()
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_ctrl_c_say_the_work_is_kept_and_resume_finishes_it(sig, code, tmp_path, big_dump, clean_run,
+                                                                      tfidf_model_dir):
+    out = tmp_path / "out.jsonl"
+    proc = start(big_dump, out, tfidf_model_dir)
+    kill_after_parts(proc, out, 3, sig=sig)
+    err = proc.stderr.read().decode()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("nazar: error:")]
+    assert len(lines) == 1 and "interrupted" in lines[0] and "--resume" in lines[0] and str(work_dir(out)) in lines[0]
+    assert not out.exists() and not [p for p in work_dir(out).iterdir() if p.name.startswith(".")]
+    done = manifest(out)["read"]
+    assert f"{done} record(s)" in lines[0]
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "label", str(big_dump), "-o", str(out),
+                           "--model", str(tfidf_model_dir), "-q", "--chunk-size", "25", "--resume"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_records(read_jsonl(out), read_jsonl(clean_run))
+    assert rejects_path(out).read_bytes() == rejects_path(clean_run).read_bytes()
 
 
 class Crash(Exception):
