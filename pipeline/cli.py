@@ -63,7 +63,8 @@ def cmd_label(args: argparse.Namespace) -> int:
                          force=args.force, progress=not args.quiet, text_field=args.text_field,
                          id_field=args.id_field, max_chars=args.max_chars, input_format=args.format,
                          truncate=args.truncate, resume=args.resume, engine=args.engine,
-                         workers=args.workers, keep=args.keep or (), duplicates=args.duplicates)
+                         workers=args.workers, keep=args.keep or (), duplicates=args.duplicates,
+                         out_format=args.output_format, rejects=args.rejects)
     print(summary.to_text(), file=sys.stderr)
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n",
@@ -251,7 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "nothing labelled (or, with --strict, any reject), 2 bad usage, 130 Ctrl-C,\n"
                                    "143 SIGTERM.")
     p.add_argument("input", help="input file; '-' for standard input (JSONL unless --format says otherwise)")
-    p.add_argument("-o", "--output", required=True, help="output file: .jsonl, .csv, .tsv or .parquet")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file: .jsonl, .csv, .tsv or .parquet; '-' streams to standard output "
+                        "(JSONL unless --output-format says otherwise; the summary stays on standard error)")
+    p.add_argument("--output-format", choices=["jsonl", "csv", "tsv", "parquet"],
+                   help="the output's format when its extension does not say it (always with -o -)")
+    p.add_argument("--rejects", metavar="FILE",
+                   help="write the rejects here (default OUTPUT.rejects.jsonl; with -o - they are only "
+                        "counted unless this is given)")
     p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet", "json", "text"],
                    help="input format (default: from the input's extension; json: one array of records, "
                         "a .json file with one record per line is read as jsonl; text (.txt): one comment "
@@ -415,7 +423,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         _err(str(exc) or "interrupted")
         return getattr(exc, "exit_code", 130)
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader of our standard output went away (| head): not a failure
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return EXIT_OK
     finally:
         restore()

@@ -36,7 +36,7 @@ __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
     "generated_id", "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
     "output_format", "input_total", "first_json_byte", "parquet_file",
-    "JsonlWriter", "CsvWriter", "ParquetWriter", "open_writer", "flat_columns", "flatten", "prob_column",
+    "JsonlWriter", "CsvWriter", "ParquetWriter", "StreamWriter", "open_writer", "flat_columns", "flatten", "prob_column",
     "atomic_write_text", "COMPRESSIONS", "compression", "sniff",
     "read_yaml_mapping",
 ]
@@ -996,6 +996,42 @@ class ParquetWriter(_AtomicWriter):
     def _discard(self) -> None:
         self._rows = []
         self._writer.close()
+
+
+class StreamWriter:
+    """Writes labelled (JSONL-shaped) records to a binary stream as they come: JSONL, or CSV/TSV
+    flattened with a header (:func:`flatten`). Nothing is renamed or removed: for standard output."""
+
+    FORMATS = ("jsonl", "csv", "tsv")
+
+    def __init__(self, stream: IO[bytes], fmt: str, fields: Sequence[str], classes: dict[str, Sequence[str]],
+                 keep: Sequence[str] = ()) -> None:
+        if fmt not in self.FORMATS:
+            raise InputError(f"{fmt} cannot be streamed; write it to a file, or stream one of "
+                             f"{', '.join(self.FORMATS)}")
+        self._fh = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
+        self.fmt, self.fields, self.keep, self.count = fmt, tuple(fields), tuple(keep), 0
+        self._csv = None
+        if fmt != "jsonl":
+            self._csv = csv.DictWriter(self._fh, fieldnames=flat_columns(fields, classes, keep),
+                                       delimiter="," if fmt == "csv" else "\t", extrasaction="ignore",
+                                       lineterminator="\n")
+            self._csv.writeheader()
+
+    def write(self, rec: dict) -> None:
+        if self._csv is None:
+            self._fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        else:
+            self._csv.writerow(flatten(rec, self.fields, self.keep))
+        self.count += 1
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def close(self) -> None:
+        """Flush, and let go of the stream without closing it."""
+        self._fh.flush()
+        self._fh.detach()
 
 
 def open_writer(path: str | Path, fmt: str, fields: Sequence[str], classes: dict[str, Sequence[str]],

@@ -35,7 +35,8 @@ from .classifiers.base import Model, ModelError, load_model, model_hash
 from .io import input_format as _input_format
 from .worklock import Locked, WorkLock
 from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_text, compression, flat_columns,
-                 input_total, open_writer, output_format, prob_column, read_items, sniff)
+                 input_total, open_writer, output_format, prob_column, read_items, sniff,
+                 OUTPUT_FORMATS, StreamWriter)
 from .errors import NazarError, require
 from .resources import default_model_dir
 
@@ -283,10 +284,10 @@ class LabelSummary:
         if self.duplicate_ids:
             lines.append("  " + self.duplicate_text())
         if self.rejected:
-            lines.append(f"  rejects ({self.rejects}):")
+            lines.append(f"  rejects ({self.rejects or 'not kept: pass --rejects FILE to keep them'}):")
             for reason, n in sorted(self.reject_reasons.items(), key=lambda kv: -kv[1]):
                 lines.append(f"    {n} × {reason}")
-        lines.append(f"  output: {self.output}")
+        lines.append(f"  output: {'standard output' if self.output == '-' else self.output}")
         return "\n".join(lines)
 
 
@@ -512,7 +513,8 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                on_chunk: Callable[[LabelSummary], None] | None = None, *, input_format: str | None = None,
                truncate: bool = False, resume: bool = False, engine: str = "local", workers: int | None = None,
                cache_size: int = 8192, stream=None, keep: Sequence[str] = (),
-               duplicates: str = "keep") -> LabelSummary:
+               duplicates: str = "keep", out_format: str | None = None, rejects: str | Path | None = None,
+               out_stream=None) -> LabelSummary:
     """Label a JSONL, CSV/TSV, Parquet, JSON-array or text file into ``output_path``.
 
     ``None`` or ``-`` reads standard input.
@@ -534,6 +536,12 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
     summary's ``duplicate_ids``), ``first`` (the first in the output, later ones
     rejected) or ``reject`` (all of them rejected; reads the input twice, so not
     from standard input).
+
+    ``output_path`` ``-`` streams the labelled records to standard output (``out_stream``, a
+    binary stream, in tests) as they are labelled, as JSONL or, with ``out_format``, CSV or TSV;
+    such a run keeps no work directory, so it cannot be resumed. ``out_format`` also overrides a
+    file output's extension. ``rejects`` puts the rejects in that file instead of
+    :func:`rejects_path` (with ``-o -`` they are only counted unless it is given).
     """
     if engine not in ENGINES:
         raise LabelError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
@@ -543,6 +551,7 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
         raise LabelError("--max-chars must be at least 1")
     if duplicates not in DUPLICATE_POLICIES:
         raise LabelError(f"unknown duplicate-id policy {duplicates!r}; known: {', '.join(DUPLICATE_POLICIES)}")
+    to_stdout = str(output_path) == "-"
     output_path = Path(output_path)
     stdin = input_path is None or str(input_path) == "-"
     if stdin and duplicates == "reject":
@@ -550,9 +559,20 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                          "(--duplicates first keeps the first record of each id in one pass)")
     try:
         fmt = _input_format(input_path, input_format)
-        out_fmt = output_format(output_path)
+        if out_format is not None and out_format not in OUTPUT_FORMATS:
+            raise InputError(f"unknown output format {out_format!r}; known: {', '.join(OUTPUT_FORMATS)}")
+        out_fmt = out_format or ("jsonl" if to_stdout else output_format(output_path))
     except InputError as exc:
         raise LabelError(str(exc)) from None
+    if to_stdout:
+        if out_fmt not in StreamWriter.FORMATS:
+            raise LabelError(f"{out_fmt} cannot go to standard output; write it to a file (-o FILE.{out_fmt}), "
+                             f"or use --output-format {'|'.join(StreamWriter.FORMATS)}")
+        if resume:
+            raise LabelError("a run writing to standard output keeps no work to resume; write to a file "
+                             "(-o FILE) to be able to --resume")
+        if engine == "ray":
+            raise LabelError("the ray engine writes to a file; pass -o FILE")
     # Optional packages are checked before any input is read, not at the final join.
     if "parquet" in (fmt, out_fmt):
         require("pyarrow", f"Parquet {'input' if fmt == 'parquet' else 'output'}")
@@ -563,7 +583,7 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
         input_path = Path(input_path)
         if not input_path.is_file():
             raise LabelError(f"input file not found: {input_path}")
-        if input_path.resolve() == output_path.resolve():
+        if not to_stdout and input_path.resolve() == output_path.resolve():
             raise LabelError(f"the output {output_path} is the input; choose another output")
         problem = sniff(input_path, fmt)
         if problem:
@@ -577,6 +597,8 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
             raise LabelError("--resume works with the local engine; Ray retries failed tasks itself")
         if keep:
             raise LabelError("--keep works with the local engine")
+        if rejects is not None:
+            raise LabelError("--rejects works with the local engine (the ray engine writes OUTPUT.rejects.jsonl)")
         if output_path.exists() and not force:
             raise LabelError(f"{output_path} exists; pass --force to overwrite it")
         from .ray_engine import label_with_ray
@@ -585,10 +607,23 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                               chunk_size=chunk_size, force=force, progress=progress, text_field=text_field,
                               id_field=id_field, max_chars=max_chars, truncate=truncate, workers=workers,
                               cache_size=cache_size, duplicates=duplicates)
+    if to_stdout:
+        try:
+            return _label_stream(input_path, model, fmt, out_fmt, chunk_size=chunk_size, progress=progress,
+                                 text_field=text_field, id_field=id_field, max_chars=max_chars,
+                                 truncate=truncate, on_chunk=on_chunk, cache_size=cache_size, stream=stream,
+                                 stdin=stdin, keep=keep,
+                                 duplicates=duplicates, rejects=Path(rejects) if rejects else None,
+                                 out_stream=out_stream)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise LabelError(f"cannot write {exc.filename or 'standard output'}: {exc.strerror or exc}") from None
     return _label_local(input_path, output_path, model, fmt, out_fmt, chunk_size=chunk_size, force=force,
                         progress=progress, text_field=text_field, id_field=id_field, max_chars=max_chars,
                         truncate=truncate, resume=resume, on_chunk=on_chunk, cache_size=cache_size,
-                        stream=stream, stdin=stdin, keep=keep, duplicates=duplicates)
+                        stream=stream, stdin=stdin, keep=keep, duplicates=duplicates,
+                        rejects=Path(rejects) if rejects else None)
 
 
 def _make_labeller(model, cache_size: int) -> BatchLabeller:
@@ -602,9 +637,10 @@ def _make_labeller(model, cache_size: int) -> BatchLabeller:
 
 def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *, chunk_size: int, force: bool,
                  progress: bool, text_field: str, id_field: str, max_chars: int, truncate: bool, resume: bool,
-                 on_chunk, cache_size: int, stream, stdin: bool, keep: list[str], duplicates: str) -> LabelSummary:
+                 on_chunk, cache_size: int, stream, stdin: bool, keep: list[str], duplicates: str,
+                 rejects: Path | None) -> LabelSummary:
     work = work_dir(output_path)
-    rej_path = rejects_path(output_path)
+    rej_path = rejects or rejects_path(output_path)
     options = {"format": fmt, "text_field": text_field, "id_field": id_field, "max_chars": max_chars,
                "truncate": truncate}
     if keep:  # only when given, so runs started without it resume as before
@@ -761,13 +797,7 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     reasons = Counter(state["reasons"])
     try:
         for chunk in _chunks(items, chunk_size):
-            good, rejects = [], []
-            for it in chunk:
-                why = it.reason if not it.ok else dups.check(it.id)
-                if why is None:
-                    good.append(it)
-                else:
-                    rejects.append({"line": it.line, "id": it.id, "reason": why})
+            good, rejects = _split(chunk, dups)
             recs = labeller.records(good, keep)
             idx = state["parts"]
             if rejects:
@@ -810,6 +840,83 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     if not summary.reconciles:  # pragma: no cover - guarded by construction
         raise LabelError(f"counts do not reconcile: read {summary.read} != "
                          f"labelled {summary.labelled} + rejected {summary.rejected}")
+    return summary
+
+
+def _split(chunk: Sequence[Item], dups: DuplicateIds) -> tuple[list[Item], list[dict]]:
+    """The items of ``chunk`` to label, and the reject records of the others."""
+    good, rejects = [], []
+    for it in chunk:
+        why = it.reason if not it.ok else dups.check(it.id)
+        if why is None:
+            good.append(it)
+        else:
+            rejects.append({"line": it.line, "id": it.id, "reason": why})
+    return good, rejects
+
+
+def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int, progress: bool, text_field: str,
+                  id_field: str, max_chars: int, truncate: bool, on_chunk, cache_size: int, stream, stdin: bool,
+                  keep: list[str], duplicates: str, rejects: Path | None, out_stream) -> LabelSummary:
+    """Label to standard output chunk by chunk (no work directory, no resume)."""
+    labeller = _make_labeller(model, cache_size)
+    _check_keep(keep, labeller)
+    try:
+        items = read_items(None if stdin else input_path, fmt, text_field=text_field, id_field=id_field,
+                           max_chars=max_chars, truncate=truncate, keep=keep)
+        first = next(items, None)
+        total = input_total(None if stdin else input_path, fmt)
+    except InputError as exc:
+        raise LabelError(str(exc)) from None
+    items = itertools.chain([first] if first is not None else [], items)
+    dups = duplicate_ids(duplicates, input_path, fmt, text_field=text_field, id_field=id_field,
+                         max_chars=max_chars, truncate=truncate)
+    bar = _Progress(total, progress, stream=stream)
+    summary = LabelSummary(output="-", rejects=str(rejects) if rejects else "")
+    counts = {f: Counter() for f in labeller.model.fields}
+    reasons: Counter = Counter()
+    t0 = time.perf_counter()
+    writer = StreamWriter(out_stream if out_stream is not None else sys.stdout.buffer, out_fmt,
+                          labeller.model.fields, labeller.classes, keep)
+    rej = JsonlWriter(rejects, lazy=True) if rejects else None
+    try:
+        for chunk in _chunks(items, chunk_size):
+            good, rejected = _split(chunk, dups)
+            for rec in labeller.records(good, keep):
+                writer.write(rec)
+                for f in labeller.model.fields:
+                    counts[f][rec[f]] += 1
+            writer.flush()
+            for r in rejected:
+                reasons[reason_kind(r["reason"])] += 1
+                if rej is not None:
+                    rej.write(r)
+            summary.read += len(chunk)
+            summary.labelled += len(good)
+            summary.rejected += len(rejected)
+            summary.distinct_texts += len({it.record["text"] for it in good})
+            bar.update(summary.read, chunk[-1].end)
+            if on_chunk:
+                on_chunk(summary)
+    except BaseException as exc:
+        if rej is not None:
+            rej.abort()
+        if isinstance(exc, InputError):
+            raise LabelError(str(exc)) from None
+        raise
+    finally:
+        try:
+            writer.close()
+        except BrokenPipeError:
+            pass
+    if rej is not None:
+        rej.close()
+    summary.seconds = time.perf_counter() - t0
+    summary.counts = {f: dict(c) for f, c in counts.items()}
+    summary.reject_reasons = dict(reasons)
+    summary.cached, summary.classified = labeller.stats["cached"], labeller.stats["classified"]
+    summary.duplicates, summary.duplicate_ids, summary.duplicate_example = duplicates, dups.count, dups.example
+    bar.update(summary.read, total, final=True)
     return summary
 
 

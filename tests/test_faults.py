@@ -467,6 +467,65 @@ def test_a_run_that_labels_nothing_exits_non_zero(content, tmp_path, tfidf_model
         assert len(read_jsonl(tmp_path / "o.rejects.jsonl")) == 2
 
 
+# -- standard output ---------------------------------------------------------------------------------------
+def _nazar(args, **kw):
+    kw.setdefault("cwd", ROOT)
+    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, timeout=180,
+                          **kw)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "tsv"])
+def test_dash_o_dash_streams_what_the_file_output_holds(fmt, dumps, tfidf_model_dir, tmp_path, capsys):
+    src = dumps[0]
+    with open(src, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "empty", "text": ""}\n')
+    out = tmp_path / f"o.{fmt}"
+    assert run(["label", src, "-o", out, "--model", tfidf_model_dir, "-q"], capsys)[0] == 0
+    proc = _nazar(["label", "-", "-o", "-", "--output-format", fmt, "--model", tfidf_model_dir, "-q",
+                   "--rejects", tmp_path / "r.jsonl"], input=src.read_bytes())
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == out.read_bytes()
+    assert b"read " in proc.stderr and b"read " not in proc.stdout
+    from pipeline.label import rejects_path
+
+    assert read_jsonl(tmp_path / "r.jsonl") == read_jsonl(rejects_path(out))
+
+
+def test_dash_o_dash_without_rejects_file_still_counts_them(dumps, tfidf_model_dir, tmp_path):
+    src = dumps[0]
+    with open(src, "a", encoding="utf-8") as fh:
+        fh.write("{broken\n")
+    here = tmp_path / "cwd"
+    here.mkdir()
+    proc = _nazar(["label", src, "-o", "-", "--model", tfidf_model_dir, "-q"], cwd=here)
+    assert proc.returncode == 0, proc.stderr.decode()
+    err = proc.stderr.decode()
+    n = len(proc.stdout.splitlines())
+    assert f"read {n + 1}, labelled {n}, rejected 1" in err and "--rejects FILE" in err
+    assert not list(here.iterdir())
+
+
+@pytest.mark.parametrize("extra, needle", [(["--output-format", "parquet"], "cannot go to standard output"),
+                                           (["--resume"], "-o FILE")])
+def test_what_dash_o_dash_cannot_do_is_one_line(extra, needle, dumps, tfidf_model_dir, capsys):
+    code, out, err = run(["label", dumps[0], "-o", "-", "--model", tfidf_model_dir, "-q", *extra], capsys)
+    assert code == 1 and not out
+    assert_one_line_error(err, needle)
+
+
+def test_a_reader_that_stops_early_is_not_a_failure(tmp_path, gold_records, tfidf_model_dir):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": gold_records[i % 40]["text"] + f" {i}"}
+                                              for i in range(4000)])
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "label", str(src), "-o", "-", "--model",
+                             str(tfidf_model_dir), "-q", "--chunk-size", "50"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"{")
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+
+
 # -- a model trained with other normaliser packages warns ------------------------------------------------
 def test_a_model_trained_with_another_hazm_warns_on_load(default_copy):
     import warnings
