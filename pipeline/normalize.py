@@ -13,7 +13,10 @@ switched off in the config):
 2. ``unify_chars`` (below, 3.) runs first in fact, so that marks cannot hide
    an entity; then ``replace_entities`` - links, e-mails, @ids and phone numbers become the
    placeholders ``<url>``, ``<email>``, ``<user>``, ``<phone>``; a hashtag keeps
-   its words (``#نه_به_تلگرام`` -> ``نه به تلگرام``).
+   its words (``#نه_به_تلگرام`` -> ``نه به تلگرام``). With ``entity_names`` a link to a
+   messenger or an @id that names one keeps the messenger's name after the placeholder
+   (``t.me/x`` -> ``<url> telegram``, ``@eitaa_support`` -> ``<user> eitaa``), so that it
+   still counts as a mention of its target (:data:`MESSENGER_DOMAINS`, :data:`MESSENGER_HANDLES`).
 3. ``unify_chars`` - NFC, Arabic letters to Persian (ي ى ې ێ ے -> ی,
    ك ڪ -> ک, ە ھ ہ ة -> ه, أ إ ٱ -> ا), presentation forms to plain letters,
    ۀ / هٔ -> «ه‌ی» (ezafe written out), kashida and diacritics removed, ZWJ
@@ -48,7 +51,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, fields
 from typing import Iterable
 
-__all__ = ["NormalizerConfig", "Normalizer", "emphasis_features", "DOMAIN_COMPOUNDS",
+__all__ = ["NormalizerConfig", "Normalizer", "emphasis_features", "DOMAIN_COMPOUNDS", "MESSENGER_DOMAINS",
+           "MESSENGER_HANDLES",
            "NORMALIZER_PACKAGES", "normalizer_versions"]
 
 ZWNJ = "\u200c"
@@ -153,6 +157,29 @@ _PHONE = re.compile(
 )
 _HASHTAG = re.compile(r"(?<!&)#\u200c*([^\W\d_][\w\u200c]*)")
 _PLACEHOLDERS = ("<url>", "<email>", "<user>", "<phone>")
+
+#: Hosts of the messengers' links, and the name of the messenger each is kept as (an
+#: unambiguous alias of its target in the target list). Subdomains count (web.eitaa.com).
+MESSENGER_DOMAINS: dict[str, str] = {
+    "t.me": "telegram", "telegram.me": "telegram", "telegram.org": "telegram", "telegram.dog": "telegram",
+    "telesco.pe": "telegram",
+    "eitaa.com": "eitaa", "eitaa.ir": "eitaa",
+    "splus.ir": "soroush plus", "sapp.ir": "soroush plus", "soroush-app.ir": "soroush plus",
+    "soroushplus.com": "soroush plus",
+    "bale.ai": "bale messenger", "ble.ir": "bale messenger",
+    "gap.im": "gap messenger",
+    "igap.net": "igap",
+    "wispi.ir": "wispi",
+    "rubika.ir": "rubika", "rubika.com": "rubika",
+}
+#: Words in an @id that name a messenger (the id is cut at ``_``, ``.`` and digits): only names
+#: that are not also people's names or words (no «soroush», «gap», «bale»).
+MESSENGER_HANDLES: dict[str, str] = {
+    "telegram": "telegram", "eitaa": "eitaa", "rubika": "rubika", "igap": "igap", "wispi": "wispi",
+    "soroushplus": "soroush plus", "splus": "soroush plus",
+}
+_HOST = re.compile(r"(?i)^(?:[a-z]+://)?(?:www\.)?([^/:?#\s]+)")
+_HANDLE_PARTS = re.compile(r"[_.0-9۰-۹٠-٩]+")
 
 # repeats --------------------------------------------------------------------
 _REPEAT_RUN = re.compile(rf"([{_LETTER_CLASS}a-zA-Z])\1{{2,}}")
@@ -787,6 +814,8 @@ class NormalizerConfig:
     correct_spacing: bool = True
     collapse_spaces: bool = True
     restore_halfspaces: bool = True
+    #: A messenger's link or @id keeps the messenger's name after its placeholder (step 2).
+    entity_names: bool = True
 
     def __post_init__(self) -> None:
         if self.digits not in ("latin", "persian", "keep"):
@@ -828,10 +857,11 @@ class Normalizer:
         text = self.fix_zwnj(text)  # a stray ZWNJ must not hide an entity
         if "@" in text:
             text = _EMAIL.sub(" <email> ", text)
+        names = self.config.entity_names
         if "." in text or "/" in text:
-            text = _URL.sub(_url_sub, text)
+            text = _URL.sub(_named_url_sub if names else _url_sub, text)
         if "@" in text:
-            text = _USER.sub(" <user> ", text)
+            text = _USER.sub(_named_user_sub if names else " <user> ", text)
         text = _PHONE.sub(" <phone> ", text)
         if self.config.hashtags_to_words and "#" in text:
             text = _HASHTAG.sub(lambda m: " " + m.group(1).replace("_", " ") + " ", text)
@@ -979,6 +1009,35 @@ def _url_sub(m: re.Match) -> str:
     trail = _URL_TRAIL.search(url)
     tail = trail.group(0) if trail else ""
     return " <url> " + tail
+
+
+def _messenger_of_url(url: str) -> str | None:
+    host = _HOST.match(url)
+    if not host:
+        return None
+    host = host.group(1).lower().rstrip(".")
+    while host:
+        if host in MESSENGER_DOMAINS:
+            return MESSENGER_DOMAINS[host]
+        host = host.partition(".")[2]
+        if "." not in host:
+            return None
+    return None
+
+
+def _named_url_sub(m: re.Match) -> str:
+    name = _messenger_of_url(m.group(0))
+    plain = _url_sub(m)
+    if name is None:
+        return plain
+    tail = plain[len(" <url> "):]
+    return f" <url> {name} {tail}"
+
+
+def _named_user_sub(m: re.Match) -> str:
+    parts = _HANDLE_PARTS.split(m.group(0)[1:].lower())
+    names = list(dict.fromkeys(MESSENGER_HANDLES[p] for p in parts if p in MESSENGER_HANDLES))
+    return " <user> " + "".join(n + " " for n in names)
 
 
 def _squash_word(m: re.Match) -> str:

@@ -95,9 +95,10 @@ CASES = [
     ("مدد", "مدد"),
     ("1000 تومان", "1000 تومان"),
     # --- entities ----------------------------------------------------------------
-    ("ببین https://t.me/soroush", "ببین <url>"),
-    ("سایت www.eitaa.com رو ببین", "سایت <url> رو ببین"),
-    ("آدرس eitaa.com است", "آدرس <url> است"),
+    ("ببین https://t.me/soroush", "ببین <url> telegram"),  # the host names the messenger, the path does not
+    ("سایت www.eitaa.com رو ببین", "سایت <url> eitaa رو ببین"),
+    ("آدرس eitaa.com است", "آدرس <url> eitaa است"),
+    ("سایت example.com رو ببین", "سایت <url> رو ببین"),
     ("ببین http://example.org/a?b=1.", "ببین <url>."),
     ("ایمیل a.b@gmail.com بزنید", "ایمیل <email> بزنید"),
     ("@soroush_plus چرا", "<user> چرا"),
@@ -336,23 +337,76 @@ STEP_TEXTS = {
     "collapse_spaces": ("سلام    دنیا", "سلام    دنیا"),
     "restore_halfspaces": ("میروم کتابها", "میروم کتابها"),
 }
-#: Steps that work inside another: hashtags are entities; other steps' padding is left to collapse_spaces.
+#: Steps that add to the text instead: (text, what only the step on adds).
+STEP_ADDS = {
+    "entity_names": ("عضو کانالم بشید t.me/x", "telegram"),
+}
+#: Steps that work inside another: hashtags and names are entities; other steps' padding is left to
+#: collapse_spaces.
 STEP_NEEDS = {("replace_entities", "hashtags_to_words"), ("collapse_spaces", "replace_entities"),
-              ("collapse_spaces", "hashtags_to_words")}
+              ("collapse_spaces", "hashtags_to_words"), ("replace_entities", "entity_names"),
+              ("collapse_spaces", "entity_names")}
 
 
 def test_every_switchable_step_has_a_text():
-    assert set(STEP_TEXTS) == {f for f in NormalizerConfig().to_dict() if f != "digits"}
+    assert set(STEP_TEXTS) | set(STEP_ADDS) == {f for f in NormalizerConfig().to_dict() if f != "digits"}
 
 
-@pytest.mark.parametrize("step", sorted(STEP_TEXTS))
+@pytest.mark.parametrize("step", sorted(STEP_TEXTS) + sorted(STEP_ADDS))
 def test_switching_a_step_off_keeps_what_it_changes_and_nothing_else(step):
-    text, kept = STEP_TEXTS[step]
     on, off = Normalizer(), Normalizer(**{step: False})
-    assert kept not in on(text) and kept in off(text)
-    for other, (other_text, _) in STEP_TEXTS.items():
+    if step in STEP_ADDS:
+        text, added = STEP_ADDS[step]
+        assert added in on(text) and added not in off(text)
+    else:
+        text, kept = STEP_TEXTS[step]
+        assert kept not in on(text) and kept in off(text)
+    for other, (other_text, _) in {**STEP_TEXTS, **STEP_ADDS}.items():
         if other != step and (step, other) not in STEP_NEEDS:
             assert off(other_text) == on(other_text), other
+
+
+MESSENGER_ENTITIES = [
+    ("عضو کانال بشید https://t.me/joinchat/abc", "telegram"),
+    ("@telegram چرا اینقدر کنده", "telegram"),
+    ("لینکش telegram.me/s/news هست", "telegram"),
+    ("web.eitaa.com/channel رو ببین", "eitaa"),
+    ("@eitaa_support جواب بده", "eitaa"),
+    ("دانلود از splus.ir/app", "soroush"),
+    ("rubika.ir/x", "rubika"),
+]
+
+
+@pytest.mark.parametrize("text, target", MESSENGER_ENTITIES)
+def test_a_messenger_link_or_handle_is_still_a_mention_after_normalisation(text, target):
+    from pipeline.targets import find_mentions
+
+    norm = Normalizer()(text)
+    assert "<url>" in norm or "<user>" in norm
+    assert target in {m.target for m in find_mentions(norm)}
+    assert target not in {m.target for m in find_mentions(Normalizer(entity_names=False)(text))}
+
+
+@pytest.mark.parametrize("text", ["@soroush_k سلام", "@gapminder داده", "@bale123 خبر", "سایت example.com/telegram",
+                                  "notatelegram.me.example.org/x"])
+def test_names_people_have_and_other_sites_add_nothing(text):
+    assert Normalizer()(text) == Normalizer(entity_names=False)(text)
+
+
+def test_a_model_saved_before_entity_names_loads_with_it_off(tmp_path):
+    import json
+
+    from pipeline.classifiers.base import load_model
+    from pipeline.classifiers.baselines import MajorityModel
+
+    model = MajorityModel().fit(["a", "b"], {"stance_domestic": ["NONE", "FAVOR"], "stance_telegram": ["NONE", "NONE"],
+                                             "sentiment": ["NEUTRAL", "NEUTRAL"]})
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["normalizer"]["entity_names"] is True
+    del meta["normalizer"]["entity_names"]
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    assert load_model(tmp_path).normalizer_config.entity_names is False
 
 
 def test_steps_off_leave_text():

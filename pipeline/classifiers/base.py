@@ -199,7 +199,9 @@ class Model:
                 raise ModelError(f"{meta_path}: {key!r} must be a {'mapping' if typ is dict else 'list'}, "
                                  f"got {type(meta[key]).__name__}")
         try:
-            model = cls(normalizer=meta.get("normalizer"), fields=meta.get("fields", FIELDS),
+            # A setting added since the model was saved stays off, so it normalises as it did.
+            normalizer = {**LEGACY_NORMALIZER, **(meta.get("normalizer") or {})}
+            model = cls(normalizer=normalizer, fields=meta.get("fields", FIELDS),
                         name=meta.get("name"), version=meta.get("version", "0.0.0"),
                         **(meta.get("params") or {}))
         except (TypeError, ValueError) as exc:
@@ -220,6 +222,11 @@ class Model:
     def describe(self) -> dict:
         """Name and version as written into every labelled record."""
         return {"name": self.name, "version": self.version, "kind": self.kind}
+
+
+#: Normaliser settings added after models were first saved, with the value that reproduces
+#: what those models did (a saved model that lacks one loads with this value).
+LEGACY_NORMALIZER = {"entity_names": False}
 
 
 def _check_versions(saved, meta_path: Path) -> None:
