@@ -34,7 +34,8 @@ switched off in the config):
    hazm does), separates digits from letters and emoji from words; then
    ``collapse_spaces`` turns runs of spaces into one and trims the ends (each
    can be switched off on its own).
-7. ``restore_halfspaces`` - puts back ZWNJ: verbal prefixes می/نمی, plural
+7. ``restore_halfspaces`` - puts back ZWNJ: verbal prefixes می/نمی (not before the
+   colloquial آ-stems written with a plain alef: «میاد», «میارن» stay joined), plural
    and comparative suffixes, pronominal and copula suffixes after ه, compounds
    from a lexicon (hazm's word list plus a curated domain list); removes wrong
    ZWNJs (after non-joining letters, at word edges, doubled).
@@ -313,6 +314,11 @@ _COLLOQUIAL_PRESENT = (
 )
 
 
+#: Colloquial present stems of آمدن and آوردن written with a plain alef (میاد, میام, میارن): after
+#: می/نمی they are written joined, never «می‌اد».
+_PLAIN_ALEF_STEMS = frozenset({"ا", "ار", "یا"})
+
+
 def _is_joining(ch: str) -> bool:
     return ch in _DUAL_JOINING
 
@@ -451,8 +457,12 @@ class _Lexicon:
 
     def is_verb_rest(self, rest: str) -> bool:
         """``rest`` can follow می/نمی: a verb stem plus a personal ending (and clitic)."""
+        return self.verb_stem(rest) is not None
+
+    def verb_stem(self, rest: str) -> str | None:
+        """The stem of ``rest`` when it can follow می/نمی (see :meth:`is_verb_rest`), else None."""
         if len(rest) < 1:
-            return False
+            return None
         for clitic in _CLITICS:
             if clitic and not rest.endswith(clitic):
                 continue
@@ -461,14 +471,14 @@ class _Lexicon:
                 continue
             for end in _PRESENT_ENDINGS:
                 if body.endswith(end) and body[: len(body) - len(end)] in self.present:
-                    return True
+                    return body[: len(body) - len(end)]
             for end in _PAST_ENDINGS:
                 if end and not body.endswith(end):
                     continue
                 stem = body[: len(body) - len(end)] if end else body
                 if stem in self.past:
-                    return True
-        return False
+                    return stem
+        return None
 
 
 def _read_hazm_data(name: str) -> str:
@@ -527,8 +537,11 @@ class _Restorer:
         for pre in ("برنمی", "برمی", "درنمی", "درمی", "فرونمی", "فرومی", "نمی", "می"):
             if plain.startswith(pre) and len(plain) > len(pre) + 1:
                 rest = plain[len(pre):]
-                if lex.is_verb_rest(rest):
-                    cand = pre + ZWNJ + rest
+                stem = lex.verb_stem(rest)
+                if stem is not None:
+                    # «میاد», «میارم»: a colloquial آ-stem written with a plain alef stays joined, since
+                    # «می‌اد» would be read with a bare alef; the careful spelling is «می‌آد»
+                    cand = pre + ("" if stem in _PLAIN_ALEF_STEMS else ZWNJ) + rest
                     score = 10**12
                     if best is None or score > best[0]:
                         best = (score, cand)
@@ -677,8 +690,9 @@ class _Restorer:
         if prev in ("می", "نمی", "برمی", "برنمی", "درمی", "درنمی"):
             if prev == "می" and (before == "ماه" or _is_number(before)):
                 return None
-            if lex.is_verb_rest(tok.replace(ZWNJ, "")) and tok not in ("و", "یا"):
-                return prev + ZWNJ + tok
+            stem = lex.verb_stem(tok.replace(ZWNJ, ""))
+            if stem is not None and tok not in ("و", "یا"):
+                return prev + ("" if stem in _PLAIN_ALEF_STEMS else ZWNJ) + tok
             return None
         raw_plain = raw.replace(ZWNJ, "")
         # after a determiner or numeral only suffixes attach: «یک میلیون», «این خواننده»

@@ -455,3 +455,16 @@ def test_hazm_is_imported_lazily():
     code = "import sys, pipeline.normalize, pipeline.tokenize, pipeline.targets; print('hazm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+#: Colloquial verbs of آمدن/آوردن with a plain alef stay joined; other stems after می still get their half-space.
+COLLOQUIAL_VERBS = [
+    ("میاد", "میاد"), ("نمیاد", "نمیاد"), ("میام", "میام"), ("میارن", "میارن"), ("می اد", "میاد"),
+    ("میارزد", "می\u200cارزد"), ("میافتد", "می\u200cافتد"), ("میانداخت", "می\u200cانداخت"),
+    ("میدن", "می\u200cدن"), ("میگه", "می\u200cگه"), ("میآید", "می\u200cآید"),
+]
+
+
+@pytest.mark.parametrize("text, expected", COLLOQUIAL_VERBS)
+def test_colloquial_verbs_of_coming_and_bringing_keep_no_bare_alef_after_a_half_space(text, expected):
+    assert Normalizer()(text) == expected
