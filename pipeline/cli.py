@@ -143,12 +143,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.benchmark:
         bench = run_benchmark(models[0], args.benchmark, n_boot=args.bootstrap, seed=args.seed, log=log)
         report = dataclasses.replace(report, benchmark=bench)
-    print(report.to_text())
     if args.gold and not args.cv:
-        for m in models:
-            if trained_on(m, args.gold):
-                print(f"note: model {m.name} was trained on these very comments, so these figures are optimistic; "
-                      "see the cross-validated figures in its model card (README.md, metrics.json)", file=sys.stderr)
+        caveats = tuple(f"model {m.name} was trained on these very comments, so these figures are optimistic; "
+                        "see the cross-validated figures in its model card (README.md, metrics.json), or "
+                        "score it on comments it has not seen" for m in models if trained_on(m, args.gold))
+        report = dataclasses.replace(report, caveats=caveats)
+    print(report.to_text())
     for path, write in ((args.json, report.to_json), (args.markdown, report.to_markdown), (args.html, report.to_html)):
         if path:
             try:
@@ -217,15 +217,33 @@ def cmd_models_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Version(argparse.Action):
+    """``--version``: the package's version and the default model's (read only when asked)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+        from .resources import default_model_dir
+
+        line = f"nazar {__version__}"
+        directory = default_model_dir()
+        try:
+            meta = json.loads((Path(directory) / "model.json").read_text(encoding="utf-8"))
+            line += f" (default model: {meta.get('name')} {meta.get('version')}, {meta.get('kind')}, in {directory})"
+        except (OSError, ValueError, AttributeError):
+            line += f" (no default model at {directory})"
+        print(line)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
 
     parser = argparse.ArgumentParser(
         prog="nazar",
         description="Label Persian reader comments with their stance toward Iran's domestic messengers, "
                     "their stance toward Telegram, and their sentiment.",
         epilog="Run 'nazar COMMAND --help' for a command's options. Exit codes: 0 success, 1 failure, 2 bad usage.")
-    parser.add_argument("--version", action="version", version=f"nazar {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show nazar's version and the default model's, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("normalize", help="normalise text lines (one output line per input line)",

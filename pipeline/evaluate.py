@@ -253,6 +253,9 @@ class Report:
     benchmark: dict | None = None
     cv: dict | None = None
     settings: dict = field(default_factory=dict)
+    #: Warnings that belong with the figures wherever they are shown (e.g. a model scored on
+    #: its own training data); every format puts them first.
+    caveats: tuple = ()
 
     @property
     def systems(self) -> tuple:
@@ -260,6 +263,8 @@ class Report:
 
     def to_dict(self) -> dict:
         out: dict = {"model": self.model, "gold": self.gold, "fields": self.fields}
+        if self.caveats:
+            out["caveats"] = list(self.caveats)
         if self.models:
             out["models"] = list(self.models)
         if self.baselines:
@@ -294,7 +299,7 @@ class Report:
 
     def to_text(self) -> str:
         """The terminal report: every system side by side per field, then details and tests."""
-        parts: list[str] = []
+        parts: list[str] = [f"CAVEAT: {c}" for c in self.caveats]
         if self.systems:
             for f in self.field_names():
                 rows = [("system", "n", "accuracy [95% CI]", "macro_f1 [95% CI]", "weighted_f1",
@@ -331,6 +336,8 @@ class Report:
 
     def to_markdown(self, path: str | Path | None = None) -> str:
         lines = [f"# Evaluation on `{self.gold}`" if self.gold else "# Evaluation", ""]
+        for c in self.caveats:
+            lines += [f"> **Caveat:** {c}", ""]
         if self.settings:
             lines += [", ".join(f"{k}: {v}" for k, v in self.settings.items()), ""]
         for f in (self.field_names() if self.systems else []):

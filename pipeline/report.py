@@ -23,7 +23,7 @@ th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;vertical-align:t
 th{background:#f3f3f3}
 td.l,th.l{text-align:left}
 td.fa{direction:rtl;text-align:right;font-family:Vazirmatn,Tahoma,sans-serif;max-width:30em}
-.note{background:#fff6d5;padding:.5em 1em;border-left:4px solid #e0b400}
+.note,.caveat{background:#fff6d5;padding:.5em 1em;border-left:4px solid #e0b400}
 figure{display:inline-block;margin:.5em}
 """
 
@@ -116,6 +116,8 @@ def render_html(report) -> str:
     title = f"nazar evaluation: {report.gold}" if report.gold else "nazar evaluation"
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
            f"<style>{_CSS}</style></head><body><h1>{escape(title)}</h1>"]
+    for c in report.caveats:
+        out.append(f"<p class='caveat'><strong>Caveat:</strong> {escape(c)}</p>")
     if report.settings:
         out.append("<p>" + escape(", ".join(f"{k}: {v}" for k, v in report.settings.items())) +
                    ". Intervals are 95% bootstrap intervals over comments.</p>")

@@ -178,9 +178,14 @@ def test_train_writes_a_complete_model_directory(tmp_path, capsys, gold_path):
     assert "| majority | sentiment |" in card and "Difference in macro-F1" in card
     assert "- majority" in stdout
     # The trained model labels and evaluates through the CLI.
-    code, _, err = run(["evaluate", "--gold", gold_path, "--model", out], capsys)
+    reports = {ext: tmp_path / f"report.{ext}" for ext in ("json", "md", "html")}
+    code, stdout, err = run(["evaluate", "--gold", gold_path, "--model", out, "--json", reports["json"],
+                             "--markdown", reports["md"], "--html", reports["html"]], capsys)
     assert code == 0
-    assert "trained on these very comments" in err
+    assert "trained on these very comments" in stdout.splitlines()[1] and stdout.splitlines()[1].startswith("CAVEAT:")
+    for ext, path in reports.items():  # a saved report carries the caveat too
+        assert "trained on these very comments" in path.read_text(encoding="utf-8"), ext
+    assert json.loads(reports["json"].read_text(encoding="utf-8"))["caveats"]
     # An existing model directory is not replaced without --force.
     code, _, err = run(["train", ROOT / "configs" / "tfidf.yaml", "-o", out, "--no-cv", "-q"], capsys)
     assert code == 1 and "--force" in err
@@ -201,3 +206,18 @@ def test_label_format_choices_are_the_readers_formats():
     label = next(a for a in build_parser()._subparsers._group_actions[0].choices["label"]._actions
                  if a.dest == "format")
     assert list(label.choices) == list(INPUT_FORMATS)
+
+
+def test_version_names_the_package_and_the_default_model(capsys, monkeypatch, tmp_path):
+    import pipeline
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    meta = json.loads((ROOT / "models" / "default" / "model.json").read_text(encoding="utf-8"))
+    assert out.startswith(f"nazar {pipeline.__version__} ") and f"{meta['name']} {meta['version']}" in out
+    monkeypatch.setenv("NAZAR_MODEL", str(tmp_path / "none"))
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "no default model" in capsys.readouterr().out
