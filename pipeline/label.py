@@ -109,6 +109,9 @@ class BatchLabeller:
         self._cache: OrderedDict[str, tuple[np.ndarray, ...]] = OrderedDict()
         #: Texts seen, distinct normalised texts per call summed, served from the cache, sent to the model.
         self.stats = Counter()
+        #: Called with the fraction of the current :meth:`proba` call's new texts classified so far,
+        #: after each model batch (progress within a chunk).
+        self.on_batch: Callable[[float], None] | None = None
         # Load what the model loads on first use (normaliser lexicons, the encoder engine) now,
         # so that the labelling loop and its rate measure labelling alone.
         self.model.predict_proba(["سلام"])
@@ -145,6 +148,8 @@ class BatchLabeller:
                     self._cache[t] = rows[t]
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
+            if self.on_batch is not None:
+                self.on_batch(min(i + self.batch_size, len(missing)) / len(missing))
         self.stats.update(texts=n, distinct=len(distinct), cached=len(distinct) - len(missing),
                           classified=len(missing))
         index = [rows[t] for t in norm]
@@ -314,6 +319,14 @@ class _Progress:
         self.start_rows = start_rows
         self.start_done = start_done
         self.last = 0.0
+
+    def within(self, rows: int, n: int, done: int | None, end: int | None) -> Callable[[float], None]:
+        """A callback for a chunk of ``n`` rows after ``rows`` (input position ``done`` to ``end``):
+        given the fraction of the chunk classified, it redraws the line when its time has come."""
+        def update(frac: float) -> None:
+            at = None if done is None or end is None else int(done + frac * (end - done))
+            self.update(rows + int(frac * n), at)
+        return update
 
     def update(self, rows: int, done: int | None, final: bool = False) -> None:
         if not self.enabled:
@@ -791,6 +804,7 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
         raise LabelError(str(exc)) from None
     bar = _Progress(total, progress, stream=stream, start_rows=state["read"],
                     start_done=start[0] if start else 0)
+    start_at = start[0] if start else 0
     summary = LabelSummary(output=str(output_path), rejects=str(rej_path), resumed_from=resumed_from)
     t0 = time.perf_counter()
     counts = {f: Counter(c) for f, c in state["counts"].items()}
@@ -798,7 +812,9 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     try:
         for chunk in _chunks(items, chunk_size):
             good, rejects = _split(chunk, dups)
+            labeller.on_batch = bar.within(state["read"], len(chunk), start_at, chunk[-1].end)
             recs = labeller.records(good, keep)
+            start_at = chunk[-1].end
             idx = state["parts"]
             if rejects:
                 atomic_write_text(_part(work, idx, rejects=True),
@@ -823,6 +839,8 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
                 on_chunk(summary)
     except InputError as exc:
         raise LabelError(str(exc)) from None
+    finally:
+        labeller.on_batch = None
 
     state["state"] = "joining"
     _save_manifest(work, state)
@@ -872,6 +890,7 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
     dups = duplicate_ids(duplicates, input_path, fmt, text_field=text_field, id_field=id_field,
                          max_chars=max_chars, truncate=truncate)
     bar = _Progress(total, progress, stream=stream)
+    start_at = 0
     summary = LabelSummary(output="-", rejects=str(rejects) if rejects else "")
     counts = {f: Counter() for f in labeller.model.fields}
     reasons: Counter = Counter()
@@ -882,6 +901,8 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
     try:
         for chunk in _chunks(items, chunk_size):
             good, rejected = _split(chunk, dups)
+            labeller.on_batch = bar.within(summary.read, len(chunk), start_at, chunk[-1].end)
+            start_at = chunk[-1].end
             for rec in labeller.records(good, keep):
                 writer.write(rec)
                 for f in labeller.model.fields:
@@ -905,6 +926,7 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
             raise LabelError(str(exc)) from None
         raise
     finally:
+        labeller.on_batch = None
         try:
             writer.close()
         except BrokenPipeError:

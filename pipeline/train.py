@@ -153,8 +153,8 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
     timings: dict[str, float] = {k: 0.0 for k in kinds}
     current: dict[str, dict] = {}
     splits = list(splitter.split(np.zeros(len(gold)), strat))
+    started = time.perf_counter()
     for i, (tr, te) in enumerate(splits):
-        repeat = i // folds
         if i % folds == 0:
             current = {k: {f: [None] * len(gold) for f in fields} for k in kinds}
         train_texts = [texts[j] for j in tr] + extra_texts
@@ -168,7 +168,7 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
                 for j, lab in zip(te, fold_pred[f]):
                     current[kind][f][j] = lab
         if progress:
-            progress(f"cv fold {i % folds + 1}/{folds} of repeat {repeat + 1}/{cv.repeats}")
+            progress(fold_progress(i + 1, len(splits), folds, time.perf_counter() - started))
         if i % folds == folds - 1:
             for kind in kinds:
                 preds[kind].append(current[kind])
@@ -312,6 +312,39 @@ def check_output_dir(out_dir: Path, force: bool) -> None:
                          f"replace it; choose another output with -o DIR, or move it away yourself")
 
 
+def fold_progress(done: int, total: int, folds: int, elapsed: float) -> str:
+    """One progress line of cross-validation: which fold, time so far and the estimated time left."""
+    left = elapsed / done * (total - done)
+    repeat, fold = (done - 1) // folds + 1, (done - 1) % folds + 1
+    return (f"cv fold {fold}/{folds} of repeat {repeat}/{total // folds} ({done}/{total} fits done): "
+            f"{_duration(elapsed)} elapsed, ETA {_duration(left)}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _stderr_log(msg: str) -> None:
+    """Print a message on standard error; on a terminal, cv progress lines redraw one line."""
+    tty = sys.stderr.isatty()
+    if msg.startswith("cv fold "):
+        end = "" if tty else "\n"
+        print(("\r\x1b[K" if tty else "") + msg, end=end, file=sys.stderr, flush=True)
+        _stderr_log.open_line = tty
+        return
+    if getattr(_stderr_log, "open_line", False):
+        print(file=sys.stderr)
+        _stderr_log.open_line = False
+    print(msg, file=sys.stderr)
+
+
 def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv: bool = True,
           baselines: Sequence[str] = BASELINES, log: Callable[[str], None] | None = None) -> tuple[Model, dict]:
     """Cross-validate (if configured), fit on all data and save into ``out_dir``.
@@ -319,7 +352,7 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
     Returns the fitted model and the metrics written to ``metrics.json``.
     Refuses to write into a non-empty ``out_dir`` unless ``force``.
     """
-    log = log or (lambda msg: print(msg, file=sys.stderr))
+    log = log or _stderr_log
     out_dir = Path(out_dir)
     check_output_dir(out_dir, force)
     for module in kind_class(config.model.kind).requires:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 
@@ -292,3 +293,28 @@ def test_kept_values_json_cannot_hold_become_strings(tmp_path, tfidf_model_dir):
     label_file(tmp_path / "in.parquet", tmp_path / "o.jsonl", model=tfidf_model_dir, progress=False,
                keep=["published"])
     assert read_jsonl(tmp_path / "o.jsonl")[0]["published"] == str(when)
+
+
+@pytest.mark.parametrize("to_stdout", [False, True])
+def test_progress_moves_within_a_chunk(to_stdout, tmp_path, gold_records, tfidf_model_dir, monkeypatch):
+    """One big chunk, classified in small batches: the progress line advances batch by batch."""
+    import pipeline.label as label_mod
+
+    clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s after the last
+    monkeypatch.setattr(label_mod.time, "perf_counter", lambda: float(next(clock)))
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": f"{r['text']} {i}"}
+                                              for i, r in enumerate(gold_records * 2)])
+    n = len(gold_records) * 2
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    labeller = BatchLabeller(tfidf_model_dir, batch_size=10)
+    out = "-" if to_stdout else tmp_path / "o.jsonl"
+    label_file(src, out, model=labeller, chunk_size=10_000, stream=stream, out_stream=io.BytesIO())
+    rows = [int(m) for m in re.findall(r"(\d+) rows,", stream.getvalue())]
+    assert len([r for r in rows if 0 < r < n]) >= 3, stream.getvalue()
+    assert rows == sorted(rows) and rows[-1] == n
+    assert labeller.on_batch is None

@@ -81,3 +81,12 @@ def test_a_source_missing_a_listed_field_names_the_line(tmp_path, gold_path):
                          [f"data.gold=[{gold_path}]", f"data.extra=[{{path: {bad}, fields: [sentiment]}}]"])
     with pytest.raises(DataError, match=r"bad.jsonl:1: missing field 'sentiment'"):
         load_data(config, config.data.extra)
+
+
+def test_fold_progress_says_where_it_is_and_how_long_is_left():
+    from pipeline.train import fold_progress
+
+    line = fold_progress(3, 10, 5, 30.0)
+    assert line.startswith("cv fold 3/5 of repeat 1/2 (3/10 fits done)")
+    assert "30 s elapsed" in line and "ETA 1 min 10 s" in line
+    assert "repeat 2/2" in fold_progress(6, 10, 5, 1.0) and "ETA 0 s" in fold_progress(10, 10, 5, 1.0)
