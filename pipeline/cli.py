@@ -64,7 +64,7 @@ def cmd_label(args: argparse.Namespace) -> int:
                          id_field=args.id_field, max_chars=args.max_chars, input_format=args.format,
                          truncate=args.truncate, resume=args.resume, engine=args.engine,
                          workers=args.workers, keep=args.keep or (), duplicates=args.duplicates,
-                         out_format=args.output_format, rejects=args.rejects)
+                         out_format=args.output_format, rejects=args.rejects, by=args.by)
     print(summary.to_text(), file=sys.stderr)
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n",
@@ -275,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(JSONL unless --output-format says otherwise; the summary stays on standard error)")
     p.add_argument("--output-format", choices=["jsonl", "csv", "tsv", "parquet"],
                    help="the output's format when its extension does not say it (always with -o -)")
+    p.add_argument("--by", metavar="FIELD",
+                   help="break the summary's counts down by this input field (e.g. source or date): "
+                        "labelled records and label counts per value")
     p.add_argument("--rejects", metavar="FILE",
                    help="write the rejects here (default OUTPUT.rejects.jsonl; with -o - they are only "
                         "counted unless this is given)")

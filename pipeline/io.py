@@ -638,7 +638,7 @@ def read_csv(source: str | Path | IO[bytes] | None, text_field: str = "text", id
 def _check_columns(source, keep: Sequence[str], columns: Sequence[str]) -> None:
     missing = [k for k in keep if k not in columns]
     if missing:
-        raise InputError(f"{_name(source)}: no column {missing[0]!r} to keep (columns: {', '.join(columns)})")
+        raise InputError(f"{_name(source)}: no column {missing[0]!r} (named by --keep or --by; columns: {', '.join(columns)})")
 
 
 def _name(source) -> str:

@@ -40,7 +40,7 @@ from .io import (MAX_TEXT_CHARS, InputError, Item, JsonlWriter, atomic_write_tex
 from .errors import NazarError, require
 from .resources import default_model_dir
 
-__all__ = ["BatchLabeller", "LabelSummary", "LabelError", "LabelInterrupted", "label_file", "rejects_path",
+__all__ = ["BatchLabeller", "ByCounts", "LabelSummary", "LabelError", "LabelInterrupted", "label_file", "rejects_path",
            "work_dir", "ENGINES"]
 
 MANIFEST_FORMAT = 1
@@ -258,6 +258,10 @@ class LabelSummary:
     duplicate_ids: int = 0
     duplicate_example: str | None = None
     duplicates: str = "keep"
+    #: ``by``: the input field the labelled records are broken down by, and per value of it the
+    #: number labelled and the counts per label (:class:`ByCounts`).
+    by_field: str | None = None
+    by: dict = field(default_factory=dict)
 
     @property
     def reconciles(self) -> bool:
@@ -276,7 +280,8 @@ class LabelSummary:
                 "rows_per_second": round(self.rate, 1), "counts": self.counts,
                 "reject_reasons": self.reject_reasons, "output": self.output, "rejects": self.rejects,
                 "engine": self.engine, "duplicates": self.duplicates, "duplicate_ids": self.duplicate_ids,
-                "duplicate_example": self.duplicate_example}
+                "duplicate_example": self.duplicate_example,
+                **({"by": {"field": self.by_field, "values": self.by}} if self.by_field else {})}
 
     def to_text(self) -> str:
         lines = [f"read {self.read}, labelled {self.labelled}, rejected {self.rejected} "
@@ -288,6 +293,8 @@ class LabelSummary:
                 lines.append(f"  {f}: " + ", ".join(f"{lab} {n}" for lab, n in sorted(c.items())))
         if self.duplicate_ids:
             lines.append("  " + self.duplicate_text())
+        if self.by_field:
+            lines += ByCounts.text(self.by_field, self.by)
         if self.rejected:
             lines.append(f"  rejects ({self.rejects or 'not kept: pass --rejects FILE to keep them'}):")
             for reason, n in sorted(self.reject_reasons.items(), key=lambda kv: -kv[1]):
@@ -365,6 +372,47 @@ def _chunks(items: Iterable[Item], size: int) -> Iterable[list[Item]]:
 
 # -- duplicate ids -------------------------------------------------------------------------------------
 #: What ``nazar label --duplicates`` does with records that share an id.
+class ByCounts:
+    """Labelled records counted per value of one input field (``--by source``), label counts included.
+
+    Values are strings; a record without the field counts under ``(missing)``, and values past
+    the first :attr:`MAX_VALUES` under ``(other)``, so that a field with a value per record
+    (an id, a timestamp) cannot fill memory. Rejected records are not broken down: their field
+    often cannot be read.
+    """
+
+    MAX_VALUES = 1000
+    SHOWN = 20
+
+    def __init__(self, name: str, fields: Sequence[str], data: dict | None = None) -> None:
+        self.name, self.fields = name, tuple(fields)
+        self.data: dict = data if data is not None else {}
+
+    def add(self, items: Sequence[Item], recs: Sequence[dict]) -> None:
+        for it, rec in zip(items, recs):
+            value = it.record.get(self.name)
+            key = "(missing)" if value is None or value == "" else str(value)
+            if key not in self.data and len(self.data) >= self.MAX_VALUES:
+                key = "(other)"
+            entry = self.data.setdefault(key, {"labelled": 0, **{f: {} for f in self.fields}})
+            entry["labelled"] += 1
+            for f in self.fields:
+                entry[f][rec[f]] = entry[f].get(rec[f], 0) + 1
+
+    @classmethod
+    def text(cls, name: str, data: dict) -> list[str]:
+        lines = [f"  by {name} ({len(data)} value(s), labelled records):"]
+        ranked = sorted(data.items(), key=lambda kv: (-kv[1]["labelled"], kv[0]))
+        for value, entry in ranked[:cls.SHOWN]:
+            labels = "; ".join(f"{f} " + ", ".join(f"{lab} {n}" for lab, n in sorted(c.items()))
+                               for f, c in entry.items() if f != "labelled")
+            lines.append(f"    {value}: {entry['labelled']} ({labels})")
+        if len(ranked) > cls.SHOWN:
+            rest = sum(e["labelled"] for _, e in ranked[cls.SHOWN:])
+            lines.append(f"    … {len(ranked) - cls.SHOWN} more value(s), {rest} record(s) (all in --summary FILE)")
+        return lines
+
+
 DUPLICATE_POLICIES = ("keep", "first", "reject")
 DUPLICATE_LATER = "duplicate id (an earlier record has it)"
 DUPLICATE_SHARED = "duplicate id (another record has it too)"
@@ -509,6 +557,11 @@ def _jsonable(value):
         return json.loads(json.dumps(value, default=str))
 
 
+def _reading(keep: Sequence[str], by: str | None) -> list[str]:
+    """The input fields a reader must bring besides the text and id: those kept, and the --by one."""
+    return list(keep) + ([by] if by and by not in keep else [])
+
+
 def _check_keep(keep: Sequence[str], labeller: BatchLabeller) -> None:
     """Kept input fields must not take the name of an output field."""
     taken = {"id", "probs", "model", *labeller.columns()}
@@ -527,7 +580,7 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
                truncate: bool = False, resume: bool = False, engine: str = "local", workers: int | None = None,
                cache_size: int = 8192, stream=None, keep: Sequence[str] = (),
                duplicates: str = "keep", out_format: str | None = None, rejects: str | Path | None = None,
-               out_stream=None) -> LabelSummary:
+               out_stream=None, by: str | None = None) -> LabelSummary:
     """Label a JSONL, CSV/TSV, Parquet, JSON-array or text file into ``output_path``.
 
     ``None`` or ``-`` reads standard input.
@@ -554,7 +607,8 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
     binary stream, in tests) as they are labelled, as JSONL or, with ``out_format``, CSV or TSV;
     such a run keeps no work directory, so it cannot be resumed. ``out_format`` also overrides a
     file output's extension. ``rejects`` puts the rejects in that file instead of
-    :func:`rejects_path` (with ``-o -`` they are only counted unless it is given).
+    :func:`rejects_path` (with ``-o -`` they are only counted unless it is given). ``by`` names an
+    input field to break the summary's counts down by (:class:`ByCounts`).
     """
     if engine not in ENGINES:
         raise LabelError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
@@ -612,6 +666,8 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
             raise LabelError("--keep works with the local engine")
         if rejects is not None:
             raise LabelError("--rejects works with the local engine (the ray engine writes OUTPUT.rejects.jsonl)")
+        if by is not None:
+            raise LabelError("--by works with the local engine")
         if output_path.exists() and not force:
             raise LabelError(f"{output_path} exists; pass --force to overwrite it")
         from .ray_engine import label_with_ray
@@ -625,7 +681,7 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
             return _label_stream(input_path, model, fmt, out_fmt, chunk_size=chunk_size, progress=progress,
                                  text_field=text_field, id_field=id_field, max_chars=max_chars,
                                  truncate=truncate, on_chunk=on_chunk, cache_size=cache_size, stream=stream,
-                                 stdin=stdin, keep=keep,
+                                 stdin=stdin, keep=keep, by=by,
                                  duplicates=duplicates, rejects=Path(rejects) if rejects else None,
                                  out_stream=out_stream)
         except BrokenPipeError:
@@ -635,7 +691,7 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
     return _label_local(input_path, output_path, model, fmt, out_fmt, chunk_size=chunk_size, force=force,
                         progress=progress, text_field=text_field, id_field=id_field, max_chars=max_chars,
                         truncate=truncate, resume=resume, on_chunk=on_chunk, cache_size=cache_size,
-                        stream=stream, stdin=stdin, keep=keep, duplicates=duplicates,
+                        stream=stream, stdin=stdin, keep=keep, duplicates=duplicates, by=by,
                         rejects=Path(rejects) if rejects else None)
 
 
@@ -651,7 +707,7 @@ def _make_labeller(model, cache_size: int) -> BatchLabeller:
 def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *, chunk_size: int, force: bool,
                  progress: bool, text_field: str, id_field: str, max_chars: int, truncate: bool, resume: bool,
                  on_chunk, cache_size: int, stream, stdin: bool, keep: list[str], duplicates: str,
-                 rejects: Path | None) -> LabelSummary:
+                 rejects: Path | None, by: str | None) -> LabelSummary:
     work = work_dir(output_path)
     rej_path = rejects or rejects_path(output_path)
     options = {"format": fmt, "text_field": text_field, "id_field": id_field, "max_chars": max_chars,
@@ -660,6 +716,8 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
         options["keep"] = keep
     if duplicates != "keep":
         options["duplicates"] = duplicates
+    if by is not None:
+        options["by"] = by
     # A live run on the same output holds the lock on its work directory: refuse, whatever the options.
     locks: list[WorkLock] = []
     try:
@@ -669,7 +727,7 @@ def _label_local(input_path, output_path: Path, model, fmt: str, out_fmt: str, *
                              chunk_size=chunk_size, force=force, progress=progress, text_field=text_field,
                              id_field=id_field, max_chars=max_chars, truncate=truncate, resume=resume,
                              on_chunk=on_chunk, cache_size=cache_size, stream=stream, stdin=stdin, keep=keep,
-                             duplicates=duplicates)
+                             duplicates=duplicates, by=by)
     except OSError as exc:
         raise LabelError(_write_failure(exc, work, output_path, started=bool(locks), stdin=stdin)) from None
     except KeyboardInterrupt as exc:
@@ -734,7 +792,8 @@ def _take_lock(work: Path, create: bool, locks: list) -> WorkLock | None:
 def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, work: Path, rej_path: Path,
                   options: dict, locks: list, *, chunk_size: int, force: bool, progress: bool,
                   text_field: str, id_field: str, max_chars: int, truncate: bool, resume: bool, on_chunk,
-                  cache_size: int, stream, stdin: bool, keep: list[str], duplicates: str) -> LabelSummary:
+                  cache_size: int, stream, stdin: bool, keep: list[str], duplicates: str,
+                  by: str | None) -> LabelSummary:
     state: dict | None = None
     if locks and locks[0].has_work():
         if resume:
@@ -761,7 +820,7 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     # Open the input and read its first record now: an unreadable input fails before OUTPUT.parts exists.
     try:
         items = read_items(None if stdin else input_path, fmt, text_field=text_field, id_field=id_field,
-                           max_chars=max_chars, truncate=truncate, start=start, keep=keep)
+                           max_chars=max_chars, truncate=truncate, start=start, keep=_reading(keep, by))
         first = next(items, None)
     except InputError as exc:
         raise LabelError(str(exc)) from None
@@ -778,7 +837,7 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
                  "model": labeller.model_info, "options": options, "force": force, "parts": 0,
                  "resume_at": None, "read": 0, "labelled": 0, "rejected": 0, "distinct_texts": 0,
                  "counts": {f: {} for f in labeller.model.fields}, "reasons": {}, "duplicate_ids": 0,
-                 "duplicate_example": None}
+                 "duplicate_example": None, **({"by": {}} if by else {})}
         _save_manifest(work, state)
 
     resumed_from = state["read"]
@@ -809,6 +868,7 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     t0 = time.perf_counter()
     counts = {f: Counter(c) for f, c in state["counts"].items()}
     reasons = Counter(state["reasons"])
+    by_counts = ByCounts(by, labeller.model.fields, state.get("by")) if by else None
     try:
         for chunk in _chunks(items, chunk_size):
             good, rejects = _split(chunk, dups)
@@ -824,6 +884,8 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
             for rec in recs:
                 for f in labeller.model.fields:
                     counts[f][rec[f]] += 1
+            if by_counts is not None:
+                by_counts.add(good, recs)
             for r in rejects:
                 reasons[reason_kind(r["reason"])] += 1
             state.update(parts=idx + 1, resume_at=[chunk[-1].end, chunk[-1].line],
@@ -831,7 +893,8 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
                          rejected=state["rejected"] + len(rejects),
                          distinct_texts=state["distinct_texts"] + len({it.record["text"] for it in good}),
                          counts={f: dict(c) for f, c in counts.items()}, reasons=dict(reasons),
-                         duplicate_ids=dups.count, duplicate_example=dups.example)
+                         duplicate_ids=dups.count, duplicate_example=dups.example,
+                         **({"by": by_counts.data} if by_counts is not None else {}))
             _save_manifest(work, state)
             summary.read, summary.labelled, summary.rejected = state["read"], state["labelled"], state["rejected"]
             bar.update(state["read"], chunk[-1].end)
@@ -854,6 +917,8 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     summary.reject_reasons = state["reasons"]
     summary.cached, summary.classified = labeller.stats["cached"], labeller.stats["classified"]
     summary.duplicates, summary.duplicate_ids, summary.duplicate_example = duplicates, dups.count, dups.example
+    if by_counts is not None:
+        summary.by_field, summary.by = by, by_counts.data
     bar.update(summary.read, total, final=True)
     if not summary.reconciles:  # pragma: no cover - guarded by construction
         raise LabelError(f"counts do not reconcile: read {summary.read} != "
@@ -875,13 +940,14 @@ def _split(chunk: Sequence[Item], dups: DuplicateIds) -> tuple[list[Item], list[
 
 def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int, progress: bool, text_field: str,
                   id_field: str, max_chars: int, truncate: bool, on_chunk, cache_size: int, stream, stdin: bool,
-                  keep: list[str], duplicates: str, rejects: Path | None, out_stream) -> LabelSummary:
+                  keep: list[str], duplicates: str, rejects: Path | None, out_stream,
+                  by: str | None) -> LabelSummary:
     """Label to standard output chunk by chunk (no work directory, no resume)."""
     labeller = _make_labeller(model, cache_size)
     _check_keep(keep, labeller)
     try:
         items = read_items(None if stdin else input_path, fmt, text_field=text_field, id_field=id_field,
-                           max_chars=max_chars, truncate=truncate, keep=keep)
+                           max_chars=max_chars, truncate=truncate, keep=_reading(keep, by))
         first = next(items, None)
         total = input_total(None if stdin else input_path, fmt)
     except InputError as exc:
@@ -894,6 +960,7 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
     summary = LabelSummary(output="-", rejects=str(rejects) if rejects else "")
     counts = {f: Counter() for f in labeller.model.fields}
     reasons: Counter = Counter()
+    by_counts = ByCounts(by, labeller.model.fields) if by else None
     t0 = time.perf_counter()
     writer = StreamWriter(out_stream if out_stream is not None else sys.stdout.buffer, out_fmt,
                           labeller.model.fields, labeller.classes, keep)
@@ -903,10 +970,13 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
             good, rejected = _split(chunk, dups)
             labeller.on_batch = bar.within(summary.read, len(chunk), start_at, chunk[-1].end)
             start_at = chunk[-1].end
-            for rec in labeller.records(good, keep):
+            recs = labeller.records(good, keep)
+            for rec in recs:
                 writer.write(rec)
                 for f in labeller.model.fields:
                     counts[f][rec[f]] += 1
+            if by_counts is not None:
+                by_counts.add(good, recs)
             writer.flush()
             for r in rejected:
                 reasons[reason_kind(r["reason"])] += 1
@@ -938,6 +1008,8 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
     summary.reject_reasons = dict(reasons)
     summary.cached, summary.classified = labeller.stats["cached"], labeller.stats["classified"]
     summary.duplicates, summary.duplicate_ids, summary.duplicate_example = duplicates, dups.count, dups.example
+    if by_counts is not None:
+        summary.by_field, summary.by = by, by_counts.data
     bar.update(summary.read, total, final=True)
     return summary
 

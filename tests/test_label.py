@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 import io
 import re
 import subprocess
@@ -275,7 +276,7 @@ def test_keep_refuses_an_output_name_and_the_ray_engine(tmp_path, tfidf_model_di
         with pytest.raises(LabelError, match=f"--keep {name}: the output has a field of that name"):
             label_file(src, tmp_path / "o.csv", model=tfidf_model_dir, progress=False, keep=[name])
     (tmp_path / "in.csv").write_text("id,text,author\na,سروش,x\n", encoding="utf-8")
-    with pytest.raises(LabelError, match="no column 'autor' to keep"):
+    with pytest.raises(LabelError, match=r"no column 'autor' \(named by --keep"):
         label_file(tmp_path / "in.csv", tmp_path / "o.jsonl", model=tfidf_model_dir, progress=False, keep=["autor"])
     assert not work_dir(tmp_path / "o.jsonl").exists()
     with pytest.raises(LabelError, match="--keep works with the local engine"):
@@ -318,3 +319,66 @@ def test_progress_moves_within_a_chunk(to_stdout, tmp_path, gold_records, tfidf_
     assert len([r for r in rows if 0 < r < n]) >= 3, stream.getvalue()
     assert rows == sorted(rows) and rows[-1] == n
     assert labeller.on_batch is None
+
+
+def _sourced(tmp_path, gold_records, n=60):
+    rows = [{"id": f"s{i}", "text": f"{gold_records[i % len(gold_records)]['text']} {i}",
+             **({"source": ["a.com", "b.org", "c.ir"][i % 3]} if i % 10 else {})} for i in range(n)]
+    rows.append({"id": "bad", "text": ""})
+    return write_jsonl(tmp_path / "in.jsonl", rows)
+
+
+def _check_by(summary, src):
+    by = summary.to_dict()["by"]
+    assert by["field"] == "source"
+    values = by["values"]
+    expected = Counter(r.get("source", "(missing)") for r in read_jsonl(src) if r["text"])
+    assert {v: e["labelled"] for v, e in values.items()} == dict(expected)
+    for f, c in summary.counts.items():  # the breakdown adds up to the totals
+        total = Counter()
+        for e in values.values():
+            total.update(e[f])
+        assert dict(total) == c
+    assert "by source" in summary.to_text()
+
+
+@pytest.mark.parametrize("out_name", ["o.jsonl", "o.csv", "-"])
+def test_by_breaks_the_counts_down_and_they_add_up(out_name, tmp_path, gold_records, labeller):
+    src = _sourced(tmp_path, gold_records)
+    out = out_name if out_name == "-" else tmp_path / out_name
+    s = label_file(src, out, model=labeller, progress=False, chunk_size=7, by="source", out_stream=io.BytesIO())
+    _check_by(s, src)
+
+
+def test_by_holds_across_a_resume_and_must_not_change(tmp_path, gold_records, labeller):
+    src = _sourced(tmp_path, gold_records)
+    out = tmp_path / "o.jsonl"
+
+    def stop(summary):
+        if summary.read >= 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        label_file(src, out, model=labeller, progress=False, chunk_size=7, by="source", on_chunk=stop)
+    with pytest.raises(LabelError, match="by"):
+        label_file(src, out, model=labeller, progress=False, resume=True)
+    s = label_file(src, out, model=labeller, progress=False, resume=True, by="source")
+    assert s.resumed_from
+    _check_by(s, src)
+
+
+def test_by_on_a_csv_needs_the_column(tmp_path, labeller):
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,سروش\n", encoding="utf-8")
+    with pytest.raises(LabelError, match="no column 'source'"):
+        label_file(src, tmp_path / "o.jsonl", model=labeller, progress=False, by="source")
+
+
+def test_by_caps_the_number_of_values(tmp_path, gold_records, labeller, monkeypatch):
+    from pipeline.label import ByCounts
+
+    monkeypatch.setattr(ByCounts, "MAX_VALUES", 5)
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": "سروش", "source": f"site{i}"} for i in range(12)])
+    s = label_file(src, tmp_path / "o.jsonl", model=labeller, progress=False, by="source")
+    values = s.to_dict()["by"]["values"]
+    assert len(values) == 6 and values["(other)"]["labelled"] == 7
