@@ -11,21 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from .data import DataError, iter_records
+from .data import DataError, iter_records, rename_fields
 from .evaluate import cohen_kappa, confusion_matrix
 from .schema import FIELDS, LABELS
 
 __all__ = ["load_annotations", "agreement", "agreement_text"]
 
 
-def load_annotations(path: str | Path, fields: Sequence[str] = FIELDS) -> dict[str, dict]:
-    """``{id: {field: label}}`` of one annotator's file; problems name file and line."""
+def load_annotations(path: str | Path, fields: Sequence[str] = FIELDS, id_field: str = "id") -> dict[str, dict]:
+    """``{id: {field: label}}`` of one annotator's file (ids from ``id_field``); problems name file and line."""
     path = Path(path)
     out: dict[str, dict] = {}
     lines: dict[str, int] = {}
     for where, lineno, rec in iter_records(path):
         if not isinstance(rec, dict):
             raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+        if id_field != "id":
+            rec = rename_fields(rec, where, text_field="text", id_field=id_field)
         if "id" not in rec or not isinstance(rec["id"], (str, int)) or isinstance(rec["id"], bool):
             raise DataError(f"{where}: missing or invalid 'id'")
         rid = str(rec["id"])

@@ -116,7 +116,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         config = load_config(args.config)
         config = dataclasses.replace(config, cv=dataclasses.replace(config.cv or CVConfig(), folds=args.cv))
-        gold = load_labelled(args.gold, config.data.fields) if args.gold else load_data(config, config.data.gold)
+        gold = (load_labelled(args.gold, config.data.fields, text_field=args.text_field, id_field=args.id_field)
+                if args.gold else load_data(config, config.data.gold))
         extra = load_data(config, config.data.extra)
         kinds = list(dict.fromkeys([config.model.kind, "majority", "keyword"]))
         res = cross_validate(config, gold, extra, kinds=kinds, n_boot=args.bootstrap, progress=log)
@@ -126,7 +127,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{config.cv.repeats} x {config.cv.folds}-fold cross-validation of {config.model.kind!r} "
               f"({args.config}) on {len(gold)} comments, beside the majority and keyword baselines")
     elif args.gold:
-        records = load_labelled(args.gold)
+        records = load_labelled(args.gold, text_field=args.text_field, id_field=args.id_field)
         saved = [SavedPredictions(p, records) for p in args.predictions or []]
         report = evaluate(models + saved, records, gold_name=str(args.gold), n_boot=args.bootstrap,
                           seed=args.seed)
@@ -163,7 +164,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_agreement(args: argparse.Namespace) -> int:
     from .agreement import agreement, agreement_text, load_annotations
 
-    result = agreement(load_annotations(args.a), load_annotations(args.b))
+    result = agreement(load_annotations(args.a, id_field=args.id_field),
+                       load_annotations(args.b, id_field=args.id_field))
     if not result["n_common"]:
         raise CliError(f"no id is in both {args.a} and {args.b}")
     print(agreement_text(result, str(args.a), str(args.b)))
@@ -343,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="C", help="training config for --cv")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default: 0)")
+    p.add_argument("--text-field", default="text", help="the gold file's text field (default: text)")
+    p.add_argument("--id-field", default="id", help="the gold file's id field (default: id)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("agreement", help="agreement between two annotators' label files",
@@ -352,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="first annotator's file (id and labels)")
     p.add_argument("b", help="second annotator's file")
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
+    p.add_argument("--id-field", default="id", help="the files' id field (default: id)")
     p.set_defaults(func=cmd_agreement)
 
     p = sub.add_parser("train", help="train a model from a YAML config",

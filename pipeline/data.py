@@ -19,12 +19,27 @@ from .io import InputError, first_json_byte, parquet_file
 from .schema import FIELDS, LABELS
 from .errors import NazarError
 
-__all__ = ["DataError", "load_labelled", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines",
+__all__ = ["DataError", "load_labelled", "rename_fields", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines",
            "iter_records"]
 
 
 class DataError(NazarError, ValueError):
     """A labelled data file breaks the schema; the message names file and line."""
+
+
+def rename_fields(rec: object, where: str, text_field: str = "text", id_field: str = "id") -> object:
+    """``rec`` with its ``id_field`` and ``text_field`` read as ``id`` and ``text`` (a dump's own
+    names, as ``nazar label --id-field/--text-field`` takes them); a missing one is a DataError."""
+    if (text_field, id_field) == ("text", "id") or not isinstance(rec, dict):
+        return rec
+    rec = dict(rec)
+    for name, flag, ours in ((id_field, "--id-field", "id"), (text_field, "--text-field", "text")):
+        if name == ours:
+            continue
+        if name not in rec:
+            raise DataError(f"{where}: missing field {name!r} (named by {flag}; fields: {', '.join(map(str, rec))})")
+        rec[ours] = rec.pop(name)
+    return rec
 
 
 def _check_record(rec: object, where: str, fields: Sequence[str]) -> dict:
@@ -140,14 +155,16 @@ def _records_by_format(path: Path) -> Iterator[tuple[str, int, object]]:
 
 
 def load_labelled(path: str | Path, fields: Sequence[str] = FIELDS, mapping: LabelMapping | None = None,
-                  max_rows: int | None = None, seed: int = 13) -> list[dict]:
+                  max_rows: int | None = None, seed: int = 13, text_field: str = "text",
+                  id_field: str = "id") -> list[dict]:
     """Read a labelled file (JSONL, CSV/TSV or a JSON array: see :func:`iter_records`), validating every record.
 
     ``fields`` names the label fields each record must carry (all three by
     default). Blank lines are skipped; duplicate ids are an error. ``mapping``
     (see :data:`LabelMapping`) first maps a corpus's own labels onto ours,
     dropping records it cannot map; ``max_rows`` keeps a fixed random sample
-    (by ``seed``) of that many records, in file order.
+    (by ``seed``) of that many records, in file order. ``text_field`` and ``id_field`` name the
+    file's own text and id fields (see :func:`rename_fields`).
     """
     path = Path(path)
     records: list[dict] = []
@@ -159,7 +176,7 @@ def load_labelled(path: str | Path, fields: Sequence[str] = FIELDS, mapping: Lab
             rec = _apply_mapping(rec, mapping)
             if rec is None:
                 continue
-        rec = _check_record(rec, where, fields)
+        rec = _check_record(rename_fields(rec, where, text_field, id_field), where, fields)
         if rec["id"] in seen:
             raise DataError(f"{where}: duplicate id {rec['id']!r} (first on line {seen[rec['id']]})")
         seen[rec["id"]] = lineno

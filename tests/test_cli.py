@@ -221,3 +221,23 @@ def test_version_names_the_package_and_the_default_model(capsys, monkeypatch, tm
     with pytest.raises(SystemExit):
         main(["--version"])
     assert "no default model" in capsys.readouterr().out
+
+
+def test_evaluate_and_agreement_read_a_dumps_own_field_names(tmp_path, capsys, gold_path, tfidf_model_dir):
+    rows = read_jsonl(gold_path)
+    renamed = write_jsonl(tmp_path / "g.jsonl", [{"cid": r["id"], "body": r["text"], **{f: r[f] for f in FIELDS}}
+                                                 for r in rows])
+    code, plain, _ = run(["evaluate", "--gold", gold_path, "--model", tfidf_model_dir, "--bootstrap", "20"], capsys)
+    assert code == 0
+    code, out, err = run(["evaluate", "--gold", renamed, "--model", tfidf_model_dir, "--bootstrap", "20",
+                          "--text-field", "body", "--id-field", "cid"], capsys)
+    assert code == 0, err
+    assert out.splitlines()[2:] == plain.splitlines()[2:]  # the same figures; only the file name differs
+    code, _, err = run(["evaluate", "--gold", renamed, "--model", tfidf_model_dir, "--text-field", "comment"],
+                       capsys)
+    assert code == 1 and "'comment'" in err and "--text-field" in err and "Traceback" not in err
+    code, out, err = run(["agreement", renamed, renamed, "--id-field", "cid"], capsys)
+    assert code == 0, err
+    assert f"{len(rows)}" in out
+    code, _, err = run(["agreement", renamed, renamed], capsys)
+    assert code == 1 and "'id'" in err
