@@ -256,11 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--digits", choices=["latin", "persian", "keep"], help="digit script of the output")
     p.set_defaults(func=cmd_normalize)
 
-    p = sub.add_parser("label", help="label a file of comments (JSONL, CSV, TSV, Parquet, JSON, text)",
+    p = sub.add_parser("label", help="label a file of comments (JSONL, CSV, TSV, Parquet, JSON, text, Excel)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Label comments: records with an id and a text in (JSONL, CSV, TSV, Parquet,\n"
-                                   "a JSON array, or plain text with one comment per line; gzip, bzip2, xz or zstd\n"
-                                   "compressed too), one labelled record per accepted input record out (JSONL, CSV,\n"
+                                   "a JSON array, plain text with one comment per line, or an Excel sheet; gzip,\n"
+                                   "bzip2, xz or zstd compressed too), one labelled record per accepted input record out (JSONL, CSV,\n"
                                    "TSV or Parquet, by the output's extension), in input order. Records that cannot\n"
                                    "be labelled go to OUTPUT.rejects.jsonl with their line number (for a JSON array,\n"
                                    "their position in it), id and reason: read = labelled + rejected.\n"
@@ -283,10 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", metavar="FILE",
                    help="write the rejects here (default OUTPUT.rejects.jsonl; with -o - they are only "
                         "counted unless this is given)")
-    p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet", "json", "text"],
+    p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet", "json", "text", "xlsx"],
                    help="input format (default: from the input's extension; json: one array of records, "
                         "a .json file with one record per line is read as jsonl; text (.txt): one comment "
-                        "per line, its id line-N, N its line number)")
+                        "per line, its id line-N, N its line number; xlsx: the first sheet, a header row "
+                        "then one record per row, its id row-N, N the sheet's row number)")
     p.add_argument("--model", help="model directory (default: the embedded default, models/default)")
     p.add_argument("--force", action="store_true",
                    help="overwrite an existing output and discard an interrupted run's OUTPUT.parts/")

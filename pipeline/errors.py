@@ -36,6 +36,8 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "transformers": ("transformer models", "transformer"),
     "datasets": ("transformer training", "transformer"),
     "matplotlib": ("the HTML report's plots", "report"),
+    "openpyxl": ("Excel input", "xlsx"),
+    "zstandard": ("zstd-compressed input", "zstd"),
 }
 
 

@@ -34,7 +34,7 @@ from .errors import NazarError
 
 __all__ = [
     "Item", "InputError", "MAX_TEXT_CHARS", "INPUT_FORMATS", "OUTPUT_FORMATS",
-    "generated_id", "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_items", "input_format",
+    "generated_id", "read_jsonl", "read_text", "read_csv", "read_parquet", "read_json_array", "read_xlsx", "read_items", "input_format",
     "output_format", "input_total", "first_json_byte", "parquet_file",
     "JsonlWriter", "CsvWriter", "ParquetWriter", "StreamWriter", "open_writer", "flat_columns", "flatten", "prob_column",
     "atomic_write_text", "COMPRESSIONS", "compression", "sniff",
@@ -54,9 +54,12 @@ INPUT_FORMATS: dict[str, tuple[str, ...]] = {
     "json": (".json",),
     # One comment per line; its id is line-N, N its line number.
     "text": (".txt",),
+    # The first sheet of an Excel workbook: a header row, then one record per row (needs openpyxl).
+    "xlsx": (".xlsx", ".xlsm"),
 }
 #: Output formats and their extensions.
-OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {k: v for k, v in INPUT_FORMATS.items() if k not in ("json", "text")}
+OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {k: v for k, v in INPUT_FORMATS.items()
+                                               if k not in ("json", "text", "xlsx")}
 
 
 class InputError(NazarError, ValueError):
@@ -219,7 +222,7 @@ def first_json_byte(path: str | Path) -> bytes:
 
 #: Magic bytes of files that are often handed over by mistake, and what to do instead.
 _NOT_TEXT = {
-    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx?): save the sheet as CSV, or unzip it",
+    b"PK\x03\x04": "a ZIP archive (an Excel workbook? name it .xlsx or pass --format xlsx)",
     b"PAR1": "a Parquet file: name it .parquet or pass --format parquet",
     b"SQLite format 3": "an SQLite database: export the table as CSV or JSONL",
     b"%PDF": "a PDF document",
@@ -232,7 +235,7 @@ def sniff(source: str | Path, fmt: str) -> str | None:
     Looks at the first 64 KiB (decompressed): binary data or UTF-16 under a text format, and a
     JSON array under ``jsonl``.
     """
-    if fmt == "parquet":
+    if fmt in ("parquet", "xlsx"):
         return None
     try:
         fh, _ = _open_source(source)
@@ -267,6 +270,8 @@ def input_total(source: str | Path | None, fmt: str) -> int | None:
         return None
     if fmt == "parquet":
         return parquet_file(source).metadata.num_rows
+    if fmt == "xlsx":
+        return None  # a workbook's row count is not known before reading it
     if compression(source):
         return None  # the decompressed size is not known before reading it all
     return Path(source).stat().st_size
@@ -718,6 +723,70 @@ def read_parquet(source: str | Path, text_field: str = "text", id_field: str = "
             yield item
 
 
+def _cell(value):
+    """A worksheet cell as a record value: text as is, whole numbers without ``.0``, dates in ISO form."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx(source: str | Path, text_field: str = "text", id_field: str = "id",
+              max_chars: int = MAX_TEXT_CHARS, truncate: bool = False, start_row: int = 0,
+              keep: Sequence[str] = ()) -> Iterator[Item]:
+    """Yield one :class:`Item` per row of the first sheet of an Excel workbook, after its header row.
+
+    The sheet is streamed (openpyxl's read-only mode). Cells become strings (whole numbers
+    without ``.0``, dates in ISO form), so a comment typed as a number is still a comment.
+    :attr:`Item.line` is the sheet's row number, :attr:`Item.end` counts rows read;
+    ``start_row`` continues after that many. Wholly empty rows are skipped.
+    """
+    if source is None or str(source) == "-":
+        raise InputError("an Excel workbook cannot be read from standard input; pass a file")
+    try:
+        import openpyxl
+    except ImportError:
+        raise InputError("Excel input needs the 'openpyxl' package: pip install 'nazar[xlsx]' "
+                         "(or save the sheet as CSV)") from None
+    try:
+        book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, OSError
+        raise InputError(f"cannot read {source} as an Excel workbook: {exc}") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header, row_no = None, 0
+        for row in rows:
+            row_no += 1
+            if any(v is not None and str(v).strip() for v in row):
+                header = [str(_cell(v) or "").strip() for v in row]
+                break
+        if header is None:
+            return
+        if text_field not in header:
+            raise InputError(f"{source}: no column {text_field!r} in the header row "
+                             f"(columns: {', '.join(h for h in header if h)}); pass --text-field")
+        _check_columns(source, keep, header)
+        done = 0
+        for row in rows:
+            row_no += 1
+            if not any(v is not None and str(v).strip() for v in row):
+                continue
+            done += 1
+            if done <= start_row:
+                continue
+            obj = {name: _cell(v) for name, v in zip(header, row) if name}
+            item = _item(row_no, obj, text_field, id_field, max_chars, truncate, "row")
+            item.end = done
+            yield item
+    finally:
+        book.close()
+
+
 def read_items(source, fmt: str, text_field: str = "text", id_field: str = "id",
                max_chars: int = MAX_TEXT_CHARS, truncate: bool = False,
                start: tuple[int, int] | None = None, keep: Sequence[str] = ()) -> Iterator[Item]:
@@ -737,6 +806,8 @@ def read_items(source, fmt: str, text_field: str = "text", id_field: str = "id",
         return read_json_array(source, start=start, **common)
     if fmt == "text":
         return read_text(source, start=start, **common)
+    if fmt == "xlsx":
+        return read_xlsx(source, start_row=start[0] if start else 0, keep=keep, **common)
     raise InputError(f"unknown input format {fmt!r}; known: {', '.join(INPUT_FORMATS)}")
 
 

@@ -643,9 +643,14 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
     # Optional packages are checked before any input is read, not at the final join.
     if "parquet" in (fmt, out_fmt):
         require("pyarrow", f"Parquet {'input' if fmt == 'parquet' else 'output'}")
+    if fmt == "xlsx":
+        require("openpyxl")
     if engine == "ray":
         require("ray")
         require("pyarrow", "the ray engine")
+        if fmt == "xlsx":
+            raise LabelError("the ray engine reads JSONL, CSV/TSV, Parquet, JSON and text; label a workbook "
+                             "with --engine local, or save it as CSV")
     if not stdin:
         input_path = Path(input_path)
         if not input_path.is_file():

@@ -439,7 +439,7 @@ NOT_JSONL = {
     "a JSON array": (b'[{"id": 1, "text": "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85"}]\n', "--format json"),
     "binary": (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00", "binary"),
     "UTF-16": ('{"text": "سلام"}\n'.encode("utf-16"), "UTF-16"),
-    "an xlsx": (b"PK\x03\x04\x14\x00\x06\x00", "CSV"),
+    "an xlsx": (b"PK\x03\x04\x14\x00\x06\x00", "--format xlsx"),
 }
 
 
@@ -681,3 +681,66 @@ def test_training_a_torch_kind_without_torch_fails_before_loading_data(tmp_path,
     code, _, err = _train(["-o", out], capsys, gold_path, "model.kind=transformer")
     assert code == 1 and not out.exists()
     assert_one_line_error(err, "the transformer model kind", "torch", "pip install")
+
+
+# -- Excel workbooks ---------------------------------------------------------------------------------------
+def _workbook(path, rows, header=("id", "text", "source")):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([])  # a blank row before the header is skipped
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    book.save(path)
+    return path
+
+
+def test_an_excel_sheet_labels_as_the_same_csv(tmp_path, gold_records, labeller):
+    import csv
+
+    rows = [(f"x{i}" if i % 4 else i, r["text"], "a.com") for i, r in enumerate(gold_records)]
+    rows.insert(3, ("n", 12345, "b.org"))  # a comment typed as a number is still a comment
+    rows.insert(5, ("e", None, "b.org"))  # an empty text cell is a reject
+    book = _workbook(tmp_path / "in.xlsx", rows)
+    with open(tmp_path / "in.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "text", "source"])
+        w.writerows([[i, "" if t is None else t, s] for i, t, s in rows])
+    a = label_file(book, tmp_path / "a.jsonl", model=labeller, progress=False, keep=["source"])
+    b = label_file(tmp_path / "in.csv", tmp_path / "b.jsonl", model=labeller, progress=False, keep=["source"])
+    assert (a.read, a.labelled, a.rejected) == (b.read, b.labelled, b.rejected) == (len(rows), len(rows) - 1, 1)
+    assert read_jsonl(tmp_path / "a.jsonl") == read_jsonl(tmp_path / "b.jsonl")
+    assert read_jsonl(tmp_path / "a.rejects.jsonl")[0]["line"] == 2 + 5 + 1  # the sheet's own row number
+
+
+def test_an_excel_sheet_resumes_to_the_same_output(tmp_path, gold_records, labeller):
+    book = _workbook(tmp_path / "in.xlsx", [(f"x{i}", r["text"], "") for i, r in enumerate(gold_records)])
+    label_file(book, tmp_path / "clean.jsonl", model=labeller, progress=False, chunk_size=6)
+    out = tmp_path / "o.jsonl"
+
+    def stop(summary):
+        if summary.read >= 12:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        label_file(book, out, model=labeller, progress=False, chunk_size=6, on_chunk=stop)
+    s = label_file(book, out, model=labeller, progress=False, chunk_size=6, resume=True)
+    assert s.resumed_from == 12
+    assert out.read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("case", ["no text column", "not a workbook", "no openpyxl"])
+def test_a_bad_workbook_is_one_line(case, tmp_path, tfidf_model_dir, capsys, monkeypatch):
+    src = tmp_path / "in.xlsx"
+    if case == "no text column":
+        _workbook(src, [("1", "سروش")], header=("id", "body"))
+    elif case == "not a workbook":
+        src.write_bytes(b"PK\x03\x04 not really a workbook")
+    else:
+        _workbook(src, [("1", "سروش", "")])
+        monkeypatch.setitem(sys.modules, "openpyxl", None)
+    code, _, err = run(["label", src, "-o", tmp_path / "o.jsonl", "--model", tfidf_model_dir, "-q"], capsys)
+    assert code == 1
+    assert_one_line_error(err, {"no text column": "--text-field", "not a workbook": "Excel workbook",
+                                "no openpyxl": "nazar[xlsx]"}[case])
