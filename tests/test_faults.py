@@ -382,16 +382,21 @@ def test_a_compressed_input_resumes_to_the_same_output(kind, tmp_path, gold_reco
     packed = tmp_path / ("in.csv" + KIND_EXT[kind])
     packed.write_bytes(_compress(kind, plain.read_bytes()))
     label_file(plain, tmp_path / "clean.jsonl", model=labeller, progress=False, chunk_size=6)
+    _stop_then_resume(packed, tmp_path, labeller, after=18)
+
+
+def _stop_then_resume(src, tmp_path, labeller, after):
+    """Stop a run on ``src`` once ``after`` records are read, resume it, and compare with clean.jsonl."""
     out = tmp_path / "o.jsonl"
 
     def stop(summary):
-        if summary.read >= 18:
+        if summary.read >= after:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        label_file(packed, out, model=labeller, progress=False, chunk_size=6, on_chunk=stop)
-    s = label_file(packed, out, model=labeller, progress=False, chunk_size=6, resume=True)
-    assert s.resumed_from == 18
+        label_file(src, out, model=labeller, progress=False, chunk_size=6, on_chunk=stop)
+    s = label_file(src, out, model=labeller, progress=False, chunk_size=6, resume=True)
+    assert s.resumed_from == after
     assert out.read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
 
 
@@ -717,17 +722,7 @@ def test_an_excel_sheet_labels_as_the_same_csv(tmp_path, gold_records, labeller)
 def test_an_excel_sheet_resumes_to_the_same_output(tmp_path, gold_records, labeller):
     book = _workbook(tmp_path / "in.xlsx", [(f"x{i}", r["text"], "") for i, r in enumerate(gold_records)])
     label_file(book, tmp_path / "clean.jsonl", model=labeller, progress=False, chunk_size=6)
-    out = tmp_path / "o.jsonl"
-
-    def stop(summary):
-        if summary.read >= 12:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        label_file(book, out, model=labeller, progress=False, chunk_size=6, on_chunk=stop)
-    s = label_file(book, out, model=labeller, progress=False, chunk_size=6, resume=True)
-    assert s.resumed_from == 12
-    assert out.read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
+    _stop_then_resume(book, tmp_path, labeller, after=12)
 
 
 @pytest.mark.parametrize("case", ["no text column", "not a workbook", "no openpyxl"])
