@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .data import DataError, iter_records, rename_fields
-from .evaluate import cohen_kappa, confusion_matrix
+from .metrics import cohen_kappa, confusion_matrix
 from .schema import FIELDS, LABELS
 
 __all__ = ["load_annotations", "agreement", "agreement_text"]

@@ -1,18 +1,16 @@
-"""Scoring predictions against gold labels, with uncertainty.
+"""Running models on labelled comments and reporting the result.
 
-Per field: ``n``, ``accuracy``, ``macro_f1`` (over the labels that occur in gold
-or predictions), ``weighted_f1`` (F1 per label weighted by its gold count),
-for the stance fields SemEval-2016's ``f_avg`` (mean F1 of FAVOR and AGAINST),
-``per_class`` precision / recall / F1 / support, the ``confusion`` matrix
-(rows gold, columns predicted, in :data:`pipeline.schema.LABELS` order).
-
-:func:`evaluate` scores one or more models on the same comments, beside the
-majority-class and keyword baselines, and adds: 95% bootstrap intervals over
-comments (``ci95``), the expected calibration error of the top-label
+:func:`evaluate` scores one or more models (or saved predictions,
+:class:`SavedPredictions`) on the same comments, beside the majority-class and
+keyword baselines: the metrics of :mod:`pipeline.metrics` per field, 95% bootstrap
+intervals over comments (``ci95``), the expected calibration error of the top-label
 probability (``ece``, with the ``reliability`` bins), and paired-bootstrap
 comparisons between systems (``comparisons``: the difference of a metric, its
 95% interval and a two-sided p-value). Every system is resampled with the same
-comment indices, so differences are paired.
+comment indices, so differences are paired. The result is a :class:`Report`
+(text, JSON, Markdown; HTML through :mod:`pipeline.report`). :func:`run_benchmark`
+scores the sentiment head on external corpora. The metric functions are
+re-exported here for convenience.
 """
 from __future__ import annotations
 
@@ -25,7 +23,10 @@ import numpy as np
 
 from .data import DataError, iter_records
 from .io import prob_column
-from .schema import FAVOR_AGAINST, FIELDS, LABELS, STANCE_FIELDS
+from .schema import FIELDS, LABELS
+from .metrics import (BOOTSTRAP_METRICS, bootstrap_ci, calibration, cohen_kappa, confusion_matrix, field_metrics,
+                      paired_bootstrap, score)
+from .tables import _cv_text, _fmt, _per_class_text, _table, _with_ci, benchmark_text
 from .errors import NazarError
 from .resources import CHECKOUT_DIR
 
@@ -33,203 +34,8 @@ __all__ = ["field_metrics", "score", "Report", "evaluate", "evaluate_model", "bo
            "paired_bootstrap", "calibration", "confusion_matrix", "cohen_kappa", "BOOTSTRAP_METRICS",
            "BenchmarkError", "load_benchmark", "run_benchmark", "benchmark_text", "SavedPredictions"]
 
-#: Metrics that get bootstrap intervals and paired comparisons.
-BOOTSTRAP_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "f_avg")
-
-
-# -- point metrics ------------------------------------------------------------------
-def _codes(labels: Sequence[str], field_name: str) -> np.ndarray:
-    index = {lab: i for i, lab in enumerate(LABELS[field_name])}
-    try:
-        return np.fromiter((index[lab] for lab in labels), dtype=np.int64, count=len(labels))
-    except KeyError as exc:
-        raise ValueError(f"{field_name}: unknown label {exc.args[0]!r}; expected "
-                         f"{'/'.join(LABELS[field_name])}") from None
-
-
-def confusion_matrix(gold: Sequence[str], pred: Sequence[str], field_name: str) -> np.ndarray:
-    """Counts ``[gold label, predicted label]`` in ``LABELS[field_name]`` order."""
-    k = len(LABELS[field_name])
-    codes = _codes(list(gold), field_name) * k + _codes(list(pred), field_name)
-    return np.bincount(codes, minlength=k * k).reshape(k, k)
-
-
-def _from_confusion(cm: np.ndarray, field_name: str) -> dict[str, np.ndarray]:
-    """Vectorised metrics of a stack of confusion matrices ``(..., k, k)``."""
-    cm = np.asarray(cm, dtype=np.float64)
-    tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    gold_n = cm.sum(axis=-1)
-    pred_n = cm.sum(axis=-2)
-    n = cm.sum(axis=(-2, -1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(tp > 0, 2 * tp / (gold_n + pred_n), 0.0)
-        present = (gold_n + pred_n) > 0
-        out = {
-            "accuracy": tp.sum(axis=-1) / n,
-            "macro_f1": (f1 * present).sum(axis=-1) / present.sum(axis=-1),
-            "weighted_f1": (f1 * gold_n).sum(axis=-1) / n,
-        }
-    if field_name in STANCE_FIELDS:
-        idx = [LABELS[field_name].index(lab) for lab in FAVOR_AGAINST]
-        out["f_avg"] = f1[..., idx].mean(axis=-1)
-    out["_f1"] = f1
-    out["_tp"], out["_gold"], out["_pred"] = tp, gold_n, pred_n
-    return out
-
-
-def field_metrics(gold: Sequence[str], pred: Sequence[str], field_name: str) -> dict:
-    """Metrics of one field; ``gold`` and ``pred`` are equal-length label lists."""
-    if len(gold) != len(pred):
-        raise ValueError(f"{field_name}: {len(gold)} gold labels but {len(pred)} predictions")
-    n = len(gold)
-    out: dict = {"n": n}
-    if n == 0:
-        out.update(accuracy=float("nan"), macro_f1=float("nan"), weighted_f1=float("nan"))
-        if field_name in STANCE_FIELDS:
-            out["f_avg"] = float("nan")
-        return out
-    cm = confusion_matrix(gold, pred, field_name)
-    m = _from_confusion(cm, field_name)
-    for key in BOOTSTRAP_METRICS:
-        if key in m:
-            out[key] = float(m[key])
-    labels = LABELS[field_name]
-    out["f1"] = {lab: float(m["_f1"][i]) for i, lab in enumerate(labels)}
-    per = {}
-    for i, lab in enumerate(labels):
-        tp, g, p = m["_tp"][i], m["_gold"][i], m["_pred"][i]
-        per[lab] = {"precision": float(tp / p) if p else 0.0, "recall": float(tp / g) if g else 0.0,
-                    "f1": float(m["_f1"][i]), "support": int(g)}
-    out["per_class"] = per
-    out["confusion"] = {"labels": list(labels), "matrix": cm.tolist()}
-    return out
-
-
-def score(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]],
-          fields: Sequence[str] = FIELDS) -> dict[str, dict]:
-    """Metrics for each field present in both ``gold`` and ``pred``."""
-    return {f: field_metrics(list(gold[f]), list(pred[f]), f) for f in fields if f in gold and f in pred}
-
-
-# -- uncertainty --------------------------------------------------------------------
-def _boot_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-
-
-def _boot_confusions(g: np.ndarray, p: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
-    codes = g[idx] * k + p[idx]  # (B, n)
-    offsets = (np.arange(idx.shape[0]) * k * k)[:, None]
-    return np.bincount((codes + offsets).ravel(), minlength=idx.shape[0] * k * k).reshape(-1, k, k)
-
-
-def _boot_metrics(gold, pred, field_name: str, idx: np.ndarray) -> dict[str, np.ndarray]:
-    k = len(LABELS[field_name])
-    cm = _boot_confusions(_codes(list(gold), field_name), _codes(list(pred), field_name), k, idx)
-    m = _from_confusion(cm, field_name)
-    return {key: m[key] for key in BOOTSTRAP_METRICS if key in m}
-
-
-def bootstrap_ci(gold: Sequence[str], pred: Sequence[str], field_name: str, n_boot: int = 1000,
-                 seed: int = 0) -> dict[str, list[float]]:
-    """95% percentile intervals ``{metric: [low, high]}`` over comments resampled with replacement."""
-    if not len(gold):
-        return {}
-    samples = _boot_metrics(gold, pred, field_name, _boot_indices(len(gold), n_boot, seed))
-    return {key: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))] for key, v in samples.items()}
-
-
-def paired_bootstrap(gold: Sequence[str], pred_a: Sequence[str], pred_b: Sequence[str], field_name: str,
-                     n_boot: int = 1000, seed: int = 0) -> dict[str, dict]:
-    """Difference A − B of each metric on the same resamples of comments.
-
-    Returns ``{metric: {"delta", "ci95", "p_value"}}``. The p-value is
-    two-sided, for the null hypothesis of no difference: the share of
-    resampled differences, centred on the observed one, at least as far from
-    zero as the observed difference (with add-one smoothing, so never 0).
-    """
-    n = len(gold)
-    if n == 0:
-        return {}
-    idx = _boot_indices(n, n_boot, seed)
-    point_a, point_b = field_metrics(gold, pred_a, field_name), field_metrics(gold, pred_b, field_name)
-    sa, sb = _boot_metrics(gold, pred_a, field_name, idx), _boot_metrics(gold, pred_b, field_name, idx)
-    out = {}
-    for key in sa:
-        delta = point_a[key] - point_b[key]
-        diffs = sa[key] - sb[key]
-        diffs = diffs[~np.isnan(diffs)]
-        extreme = np.sum(np.abs(diffs - delta) >= abs(delta) - 1e-12)
-        out[key] = {"delta": float(delta),
-                    "ci95": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
-                    "p_value": float((extreme + 1) / (len(diffs) + 1))}
-    return out
-
-
-def calibration(gold: Sequence[str], proba: np.ndarray, field_name: str, n_bins: int = 10) -> dict:
-    """Expected calibration error of the top-label probability, with its reliability bins.
-
-    Comments are put in ``n_bins`` equal-width bins of the predicted label's
-    probability; ECE is the mean over comments of |accuracy − confidence| of
-    their bin. Each bin: ``lo``, ``hi``, ``n``, ``confidence``, ``accuracy``.
-    """
-    proba = np.asarray(proba, dtype=np.float64)
-    g = _codes(list(gold), field_name)
-    if len(g) == 0:
-        return {"ece": float("nan"), "bins": []}
-    conf = proba.max(axis=1)
-    correct = (proba.argmax(axis=1) == g).astype(np.float64)
-    which = np.minimum((conf * n_bins).astype(int), n_bins - 1)
-    bins, ece = [], 0.0
-    for b in range(n_bins):
-        mask = which == b
-        cnt = int(mask.sum())
-        if cnt:
-            acc, c = float(correct[mask].mean()), float(conf[mask].mean())
-            ece += cnt / len(g) * abs(acc - c)
-            bins.append({"lo": b / n_bins, "hi": (b + 1) / n_bins, "n": cnt, "confidence": c, "accuracy": acc})
-    return {"ece": float(ece), "bins": bins}
-
-
-def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
-    """Cohen's kappa of two label lists (1.0 when both use one identical label throughout)."""
-    if len(a) != len(b):
-        raise ValueError(f"{len(a)} labels against {len(b)}")
-    n = len(a)
-    if n == 0:
-        return float("nan")
-    labels = sorted(set(a) | set(b))
-    observed = sum(x == y for x, y in zip(a, b)) / n
-    expected = sum((list(a).count(lab) / n) * (list(b).count(lab) / n) for lab in labels)
-    if expected == 1.0:
-        return 1.0
-    return (observed - expected) / (1 - expected)
-
 
 # -- the report ---------------------------------------------------------------------
-def _fmt(x, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "-"
-    return f"{x:.{digits}f}"
-
-
-def _table(rows: list[tuple[str, ...]], right_from: int = 1) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for k, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i < right_from else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _with_ci(m: dict, key: str) -> str:
-    if key not in m:
-        return "-"
-    ci = m.get("ci95", {}).get(key)
-    if ci:
-        return f"{_fmt(m[key])} [{_fmt(ci[0], 2)}, {_fmt(ci[1], 2)}]"
-    return _fmt(m[key])
 
 
 @dataclass(frozen=True)
@@ -410,31 +216,6 @@ def _json_default(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def _per_class_text(name: str, m: dict) -> str:
-    labels = m["confusion"]["labels"]
-    rows = [(f"{name}", "precision", "recall", "f1", "support", *[f"->{lab}" for lab in labels])]
-    for i, lab in enumerate(labels):
-        pc = m["per_class"][lab]
-        rows.append((f"  {lab}", _fmt(pc["precision"]), _fmt(pc["recall"]), _fmt(pc["f1"]), str(pc["support"]),
-                     *[str(v) for v in m["confusion"]["matrix"][i]]))
-    return _table(rows)
-
-
-def _cv_text(cv: dict) -> str:
-    lines = [f"== {cv.get('repeats', 1)} x {cv.get('folds')}-fold cross-validation (mean [95% CI])"]
-    rows = [("kind", "field", "accuracy", "macro_f1", "f_avg")]
-    for kind, res in cv["results"].items():
-        for f, m in res["fields"].items():
-            def cell(key):
-                if key not in m:
-                    return "-"
-                lo, hi = m[key]["ci95"]
-                return f"{m[key]['mean']:.3f} [{lo:.2f}, {hi:.2f}]"
-            rows.append((kind, f, cell("accuracy"), cell("macro_f1"), cell("f_avg")))
-    lines.append(_table(rows, right_from=2))
-    return "\n".join(lines)
 
 
 # -- evaluating models --------------------------------------------------------------
@@ -732,20 +513,3 @@ def run_benchmark(model, config: str | Path | dict, n_boot: int = 1000, seed: in
     return out
 
 
-def benchmark_text(result: dict) -> str:
-    """A terminal table of a :func:`run_benchmark` result (scores ×100)."""
-    model = result.get("model", {})
-    lines = [f"== benchmark {result['name']}: weighted F1 ×100 of {model.get('name', '?')} "
-             "(POSITIVE vs NEGATIVE), beside the published figure"]
-    rows = [("corpus", "n", "weighted F1 [95% CI]", "NEUTRAL-as-error", "NEUTRAL share", "published", "note")]
-    for c in result["corpora"]:
-        pub = f"{c['published']:.2f}" if isinstance(c.get("published"), (int, float)) else "-"
-        if c.get("status") != "ok":
-            rows.append((c["name"], "-", "skipped: " + c.get("reason", ""), "-", "-", pub, c.get("published_note", "")))
-            continue
-        lo, hi = c["ci95"]
-        rows.append((c["name"], str(c["n"]), f"{100 * c['weighted_f1']:.2f} [{100 * lo:.1f}, {100 * hi:.1f}]",
-                     f"{100 * c['strict_weighted_f1']:.2f}", f"{c['neutral_share']:.1%}", pub,
-                     c.get("published_note", "")))
-    lines.append(_table(rows))
-    return "\n".join(lines)

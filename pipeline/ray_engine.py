@@ -26,8 +26,8 @@ from pathlib import Path
 from .io import (InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl,
                  prob_column, read_parquet, read_text)
 from .worklock import Locked, WorkLock
-from .label import (BatchLabeller, DuplicateIds, LabelError, LabelSummary, duplicate_ids, reason_kind, rejects_path,
-                    work_dir)
+from .labeller import (BatchLabeller, DuplicateIds, LabelError, LabelSummary, duplicate_ids, reason_kind,
+                       rejects_path, work_dir)
 from .resources import default_model_dir
 
 __all__ = ["label_with_ray", "CommentSource"]

@@ -160,7 +160,7 @@ def render_html(report) -> str:
                  f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]", f"{c['p_value']:.3f}"] for c in report.comparisons]
         out.append(_rows(["field", "A", "B", "metric", "A − B", "95% CI", "p"], rows, left=4))
     if report.cv:
-        from .evaluate import _cv_text
+        from .tables import _cv_text
 
         out.append(f"<h2>Cross-validation</h2><pre>{escape(_cv_text(report.cv))}</pre>")
     if report.behaviour:
@@ -170,7 +170,7 @@ def render_html(report) -> str:
                 for name, cap in b["capabilities"].items()]
         out.append(_rows(["capability", "type", "cases", "failed", "failure rate"], rows, left=2))
     if report.benchmark:
-        from .evaluate import benchmark_text
+        from .tables import benchmark_text
 
         out.append(f"<h2>Benchmark</h2><pre>{escape(benchmark_text(report.benchmark))}</pre>")
     for s in report.models:

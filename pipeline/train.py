@@ -22,7 +22,7 @@ import numpy as np
 from .classifiers.base import Model, file_sha256, kind_class
 from .config import SourceConfig, TrainConfig, dump_config
 from .data import label_counts, labels_of, load_labelled
-from .evaluate import score
+from .metrics import score
 from .schema import LABELS
 from .errors import NazarError, require
 
