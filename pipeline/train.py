@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .classifiers.base import Model, file_sha256, kind_class
-from .config import SourceConfig, TrainConfig, dump_config
+from .config import ConfigError, SourceConfig, TrainConfig, dump_config
 from .data import label_counts, labels_of, load_labelled
 from .metrics import score
 from .schema import LABELS
@@ -136,6 +136,7 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
         raise TrainError("the config has no cv section")
     fields = config.data.fields
     kinds = list(kinds or [config.model.kind])
+    check_model_params(config)
     texts = [r["text"] for r in gold]
     strat_field = "stance_domestic" if "stance_domestic" in fields else fields[0]
     strat = np.array([r[strat_field] for r in gold])
@@ -312,6 +313,17 @@ def check_output_dir(out_dir: Path, force: bool) -> None:
                          f"replace it; choose another output with -o DIR, or move it away yourself")
 
 
+def check_model_params(config: TrainConfig) -> None:
+    """Build the config's model and check its ``model.params``, before any data is read: an unknown
+    name or a bad value is a :class:`~pipeline.config.ConfigError`, not a failure halfway through a fit."""
+    from .classifiers.base import ModelError
+
+    try:
+        build_model(config).check_params()
+    except (ValueError, TypeError, ModelError) as exc:
+        raise ConfigError(f"model.params: {exc}") from None
+
+
 def fold_progress(done: int, total: int, folds: int, elapsed: float) -> str:
     """One progress line of cross-validation: which fold, time so far and the estimated time left."""
     left = elapsed / done * (total - done)
@@ -357,6 +369,7 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
     check_output_dir(out_dir, force)
     for module in kind_class(config.model.kind).requires:
         require(module, f"the {config.model.kind} model kind")
+    check_model_params(config)
     t0 = time.perf_counter()
     fields = config.data.fields
     parts = {role: [(source, load_source(config, source)) for source in sources]

@@ -109,7 +109,7 @@ def test_a_lock_on_a_removed_directory_protects_nothing_and_is_not_taken(tmp_pat
 # -- training: names that escape, --force on what is not a model ---------------------------------------
 def _train(argv, capsys, gold_path, *sets):
     return run(["train", ROOT / "configs" / "tfidf.yaml", "--no-cv", "-q", "--set", "model.kind=majority",
-                "--set", f"data.gold=[{gold_path}]", *[a for s in sets for a in ("--set", s)], *argv], capsys)
+                "--set", "model.params={}", "--set", f"data.gold=[{gold_path}]", *[a for s in sets for a in ("--set", s)], *argv], capsys)
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "/tmp/escaped", "a/b", "..", ".hidden", "", "a\\b"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -90,3 +91,29 @@ def test_fold_progress_says_where_it_is_and_how_long_is_left():
     assert line.startswith("cv fold 3/5 of repeat 1/2 (3/10 fits done)")
     assert "30 s elapsed" in line and "ETA 1 min 10 s" in line
     assert "repeat 2/2" in fold_progress(6, 10, 5, 1.0) and "ETA 0 s" in fold_progress(10, 10, 5, 1.0)
+
+
+@pytest.mark.parametrize("kind, params, needle", [
+    ("tfidf", {"Cc": 3}, "unknown tfidf parameter(s): Cc"),
+    ("encoder", {"tone_by_targets": True}, "unknown encoder parameter(s): tone_by_targets"),
+    ("keyword", {"lexicn": "x.yaml"}, "unknown keyword parameter(s): lexicn"),
+    ("majority", {"C": 1}, "unknown majority parameter(s): C"),
+    ("transformer", {"epoch": 3}, "unknown transformer parameter(s): epoch"),
+    ("transformer", {"pooling": "max"}, "pooling must be"),
+    ("setfit", {"strategy": "triplet"}, "strategy must be"),
+])
+def test_a_bad_model_param_is_a_config_error_before_any_data_is_read(kind, params, needle, tmp_path):
+    from pipeline.config import ConfigError
+
+    config = load_config(None, [f"model.kind={kind}", "cv=null", f"data.gold=[{tmp_path / 'none.jsonl'}]"]
+                         + [f"model.params.{k}={v}" for k, v in params.items()])
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        train(config, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_good_params_of_every_kind_pass_the_check():
+    from pipeline.train import check_model_params
+
+    for kind in ("tfidf", "encoder", "keyword", "majority", "transformer", "setfit"):
+        check_model_params(load_config(None, [f"model.kind={kind}"]))

@@ -69,6 +69,9 @@ class Model:
     kind: ClassVar[str] = "base"
     #: Optional packages this kind needs (checked by ``nazar train`` before it reads any data).
     requires: ClassVar[tuple[str, ...]] = ()
+    #: The parameters this kind takes (``params`` in a config); another name is an error when the
+    #: model is built, so a typo never passes silently. ``None``: the kind checks its own.
+    param_names: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, normalizer: NormalizerConfig | Mapping | None = None,
                  fields: Sequence[str] = FIELDS, name: str | None = None,
@@ -84,6 +87,11 @@ class Model:
         self.name = name or self.kind
         self.version = version
         self.params = dict(params)
+        if self.param_names is not None:
+            unknown = sorted(set(self.params) - set(self.param_names))
+            if unknown:
+                raise ValueError(f"unknown {self.kind} parameter(s): {', '.join(unknown)}; "
+                                 f"known: {', '.join(self.param_names)}")
         #: What the model was trained on (files, their SHA-256 and sizes), set by ``train``.
         self.training_info: dict = {}
         self._normalizer: Normalizer | None = None
@@ -157,6 +165,9 @@ class Model:
 
     def _save_weights(self, directory: Path) -> None:
         pass
+
+    def check_params(self) -> None:
+        """Raise ValueError or ModelError if ``params`` cannot train this kind (kinds add their checks)."""
 
     def _load_weights(self, directory: Path) -> None:
         pass

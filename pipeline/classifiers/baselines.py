@@ -26,6 +26,7 @@ class MajorityModel(Model):
     """Predicts each field's most frequent training label, with the training label frequencies as probabilities."""
 
     kind = "majority"
+    param_names = ("seed",)
 
     def _fit(self, norm_texts, labels) -> None:
         self.prior_ = {}
@@ -141,6 +142,7 @@ class KeywordModel(Model):
     """
 
     kind = "keyword"
+    param_names = ("lexicon", "seed")
 
     def _fit(self, norm_texts, labels) -> None:
         self.lexicon_ = load_keywords(self.params.get("lexicon"))

@@ -148,6 +148,7 @@ class SetFitModel(Model):
     """
 
     kind = "setfit"
+    param_names = tuple(DEFAULTS)
     requires = ("torch", "transformers")
 
     #: Receives one progress line per pair epoch during ``fit``.
@@ -156,6 +157,9 @@ class SetFitModel(Model):
     # -- parameters --------------------------------------------------------------
     def p(self, key: str) -> Any:
         return self.params.get(key, DEFAULTS[key])
+
+    def check_params(self) -> None:
+        self._checked_params()
 
     def _checked_params(self) -> None:
         check_common_params("setfit", self.params, DEFAULTS, ("max_length", "batch_size", "eval_batch_size"))

@@ -76,6 +76,7 @@ class TfidfModel(Model):
     """
 
     kind = "tfidf"
+    param_names = ("C", "word_ngrams", "char_ngrams", "max_features", "seed")
 
     def _features(self) -> TfidfFeatures:
         p = self.params

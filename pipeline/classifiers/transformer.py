@@ -313,6 +313,7 @@ class TransformerModel(Model):
     """
 
     kind = "transformer"
+    param_names = tuple(DEFAULTS)
     requires = ("torch", "transformers", "datasets")
 
     #: Receives one progress line per epoch during ``fit``.
@@ -321,6 +322,9 @@ class TransformerModel(Model):
     # -- parameters ------------------------------------------------------------
     def p(self, key: str) -> Any:
         return self.params.get(key, DEFAULTS[key])
+
+    def check_params(self) -> None:
+        self._checked_params()
 
     def _checked_params(self) -> None:
         check_common_params("transformer", self.params, DEFAULTS,
