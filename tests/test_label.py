@@ -12,6 +12,7 @@ import pytest
 
 from conftest import ROOT, read_jsonl, write_jsonl
 from pipeline.cli import main
+from pipeline.io import Item
 from pipeline.label import BatchLabeller, LabelError, label_file, rejects_path, work_dir
 from pipeline.schema import FIELDS, LABELS
 
@@ -154,9 +155,13 @@ def test_long_texts_rejected_or_truncated(tmp_path, labeller):
     s = label_file(src, tmp_path / "o.jsonl", model=labeller, progress=False, max_chars=100)
     assert s.rejected == 1 and "longer than 100" in read_jsonl(tmp_path / "o.rejects.jsonl")[0]["reason"]
     s = label_file(src, tmp_path / "o.jsonl", model=labeller, progress=False, max_chars=100, truncate=True,
-                   force=True)
+                   force=True, keep=["text"])
     assert (s.labelled, s.rejected) == (2, 0)
     assert not (tmp_path / "o.rejects.jsonl").exists()  # the earlier run's rejects are gone
+    cut = ("سلام " * 50)[:100]
+    long = read_jsonl(tmp_path / "o.jsonl")[0]
+    assert long["text"] == cut  # the first 100 characters were labelled, nothing else
+    assert long["probs"] == labeller.records([Item(1, "x", record={"id": "x", "text": cut})])[0]["probs"]
 
 
 def test_progress_and_summary_go_to_the_stream(dump, tmp_path, labeller):

@@ -47,9 +47,18 @@ def test_committed_default_model_loads_and_labels():
     from pipeline.resources import default_model_dir
 
     model = load_model(default_model_dir())
-    proba = model.predict_proba(["سروش خیلی خوبه", "تلگرام رو فیلتر کردند"])
+    # Plain cases of each stance: praise and contempt of a domestic app, defence of Telegram and a call to
+    # filter it; every one names its target and says where it stands.
+    texts = ["سروش خیلی خوبه، همه بیاید سروش", "ایتا آشغاله، هیچکس ازش استفاده نمیکنه",
+             "تلگرام بهترین پیام‌رسانه، فیلترش نکنید", "تلگرام باید فیلتر بشه، جاسوس خونه است"]
+    expected = {"stance_domestic": ["FAVOR", "AGAINST", "NONE", "NONE"],
+                "stance_telegram": ["NONE", "NONE", "FAVOR", "AGAINST"],
+                "sentiment": ["POSITIVE", "NEGATIVE", "POSITIVE", "NEGATIVE"]}
+    proba, pred = model.predict_proba(texts), model.predict(texts)
     for f, p in proba.items():
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+        assert [model.classes_[f][i] for i in p.argmax(axis=1)] == list(pred[f])  # columns in classes_ order
+        assert list(pred[f]) == expected[f], f
 
 
 class TestEncoderLexiconModel(BaseModelTest):
