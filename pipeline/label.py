@@ -196,8 +196,9 @@ def label_file(input_path: str | Path | None, output_path: str | Path, model: Mo
         problem = sniff(input_path, fmt)
         if problem:
             raise LabelError(problem)
-        if engine == "ray" and compression(input_path):
-            raise LabelError(f"{input_path} is compressed ({compression(input_path)}); the ray engine splits "
+        packed = compression(input_path) if engine == "ray" else None
+        if packed:
+            raise LabelError(f"{input_path} is compressed ({packed}); the ray engine splits "
                              f"its input by byte ranges, so decompress it first or use --engine local")
     keep = list(keep)
     if engine == "ray":
@@ -407,9 +408,7 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     start_at = start[0] if start else 0
     summary = LabelSummary(output=str(output_path), rejects=str(rej_path), resumed_from=resumed_from)
     t0 = time.perf_counter()
-    counts = {f: Counter(c) for f, c in state["counts"].items()}
-    reasons = Counter(state["reasons"])
-    by_counts = ByCounts(by, labeller.model.fields, state.get("by")) if by else None
+    tally = _Tally(labeller.model.fields, by, state)
     try:
         for chunk in _chunks(items, chunk_size):
             good, rejects = _split(chunk, dups)
@@ -422,20 +421,12 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
                                   "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects), sync_dir=False)
             atomic_write_text(_part(work, idx), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs),
                               sync_dir=False)  # the manifest's write syncs the directory
-            for rec in recs:
-                for f in labeller.model.fields:
-                    counts[f][rec[f]] += 1
-            if by_counts is not None:
-                by_counts.add(good, recs)
-            for r in rejects:
-                reasons[reason_kind(r["reason"])] += 1
+            tally.add(good, recs, rejects)
             state.update(parts=idx + 1, resume_at=[chunk[-1].end, chunk[-1].line],
                          read=state["read"] + len(chunk), labelled=state["labelled"] + len(recs),
                          rejected=state["rejected"] + len(rejects),
                          distinct_texts=state["distinct_texts"] + len({it.record["text"] for it in good}),
-                         counts={f: dict(c) for f, c in counts.items()}, reasons=dict(reasons),
-                         duplicate_ids=dups.count, duplicate_example=dups.example,
-                         **({"by": by_counts.data} if by_counts is not None else {}))
+                         duplicate_ids=dups.count, duplicate_example=dups.example, **tally.state())
             _save_manifest(work, state)
             summary.read, summary.labelled, summary.rejected = state["read"], state["labelled"], state["rejected"]
             bar.update(state["read"], chunk[-1].end)
@@ -454,17 +445,49 @@ def _label_locked(input_path, output_path: Path, model, fmt: str, out_fmt: str, 
     summary.seconds = time.perf_counter() - t0
     summary.read, summary.labelled, summary.rejected = state["read"], state["labelled"], state["rejected"]
     summary.distinct_texts = state["distinct_texts"]
-    summary.counts = state["counts"]
-    summary.reject_reasons = state["reasons"]
-    summary.cached, summary.classified = labeller.stats["cached"], labeller.stats["classified"]
-    summary.duplicates, summary.duplicate_ids, summary.duplicate_example = duplicates, dups.count, dups.example
-    if by_counts is not None:
-        summary.by_field, summary.by = by, by_counts.data
+    tally.finish(summary, labeller, dups, duplicates)
     bar.update(summary.read, total, final=True)
     if not summary.reconciles:  # pragma: no cover - guarded by construction
         raise LabelError(f"counts do not reconcile: read {summary.read} != "
                          f"labelled {summary.labelled} + rejected {summary.rejected}")
     return summary
+
+
+class _Tally:
+    """What a run counts as it goes, for both engines of this module: labels per field, reject
+    reasons and the ``--by`` breakdown (``state``: a manifest to continue from)."""
+
+    def __init__(self, fields: Sequence[str], by: str | None, state: dict | None = None) -> None:
+        state = state or {}
+        self.counts = {f: Counter((state.get("counts") or {}).get(f, {})) for f in fields}
+        self.reasons = Counter(state.get("reasons") or {})
+        self.by_field = by
+        self.by = ByCounts(by, fields, state.get("by")) if by else None
+
+    def add(self, good: Sequence[Item], recs: Sequence[dict], rejects: Sequence[dict]) -> None:
+        for rec in recs:
+            for f, c in self.counts.items():
+                c[rec[f]] += 1
+        if self.by is not None:
+            self.by.add(good, recs)
+        for r in rejects:
+            self.reasons[reason_kind(r["reason"])] += 1
+
+    def state(self) -> dict:
+        """The counts as the manifest keeps them."""
+        out = {"counts": {f: dict(c) for f, c in self.counts.items()}, "reasons": dict(self.reasons)}
+        if self.by is not None:
+            out["by"] = self.by.data
+        return out
+
+    def finish(self, summary: LabelSummary, labeller: BatchLabeller, dups: DuplicateIds, duplicates: str) -> None:
+        """Put the counts, the cache figures and the duplicate ids into ``summary``."""
+        state = self.state()
+        summary.counts, summary.reject_reasons = state["counts"], state["reasons"]
+        summary.cached, summary.classified = labeller.stats["cached"], labeller.stats["classified"]
+        summary.duplicates, summary.duplicate_ids, summary.duplicate_example = duplicates, dups.count, dups.example
+        if self.by is not None:
+            summary.by_field, summary.by = self.by_field, self.by.data
 
 
 def _split(chunk: Sequence[Item], dups: DuplicateIds) -> tuple[list[Item], list[dict]]:
@@ -499,9 +522,7 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
     bar = _Progress(total, progress, stream=stream)
     start_at = 0
     summary = LabelSummary(output="-", rejects=str(rejects) if rejects else "")
-    counts = {f: Counter() for f in labeller.model.fields}
-    reasons: Counter = Counter()
-    by_counts = ByCounts(by, labeller.model.fields) if by else None
+    tally = _Tally(labeller.model.fields, by)
     t0 = time.perf_counter()
     writer = StreamWriter(out_stream if out_stream is not None else sys.stdout.buffer, out_fmt,
                           labeller.model.fields, labeller.classes, keep)
@@ -514,15 +535,10 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
             recs = labeller.records(good, keep)
             for rec in recs:
                 writer.write(rec)
-                for f in labeller.model.fields:
-                    counts[f][rec[f]] += 1
-            if by_counts is not None:
-                by_counts.add(good, recs)
             writer.flush()
-            for r in rejected:
-                reasons[reason_kind(r["reason"])] += 1
-                if rej is not None:
-                    rej.write(r)
+            tally.add(good, recs, rejected)
+            if rej is not None:
+                rej.write_many(rejected)
             summary.read += len(chunk)
             summary.labelled += len(good)
             summary.rejected += len(rejected)
@@ -545,12 +561,7 @@ def _label_stream(input_path, model, fmt: str, out_fmt: str, *, chunk_size: int,
     if rej is not None:
         rej.close()
     summary.seconds = time.perf_counter() - t0
-    summary.counts = {f: dict(c) for f, c in counts.items()}
-    summary.reject_reasons = dict(reasons)
-    summary.cached, summary.classified = labeller.stats["cached"], labeller.stats["classified"]
-    summary.duplicates, summary.duplicate_ids, summary.duplicate_example = duplicates, dups.count, dups.example
-    if by_counts is not None:
-        summary.by_field, summary.by = by, by_counts.data
+    tally.finish(summary, labeller, dups, duplicates)
     bar.update(summary.read, total, final=True)
     return summary
 

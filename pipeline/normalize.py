@@ -1018,11 +1018,11 @@ def _restore_line(restorer: _Restorer, line: str) -> str:
     return "".join(out)
 
 
-def _url_sub(m: re.Match) -> str:
-    url = m.group(0)
-    trail = _URL_TRAIL.search(url)
-    tail = trail.group(0) if trail else ""
-    return " <url> " + tail
+def _url_sub(m: re.Match, name: str | None = None) -> str:
+    """``<url>`` (then ``name``, the messenger it links to, when given) and the punctuation the match took
+    from the end of the sentence."""
+    trail = _URL_TRAIL.search(m.group(0))
+    return " <url> " + (f"{name} " if name else "") + (trail.group(0) if trail else "")
 
 
 def _messenger_of_url(url: str) -> str | None:
@@ -1040,12 +1040,7 @@ def _messenger_of_url(url: str) -> str | None:
 
 
 def _named_url_sub(m: re.Match) -> str:
-    name = _messenger_of_url(m.group(0))
-    plain = _url_sub(m)
-    if name is None:
-        return plain
-    tail = plain[len(" <url> "):]
-    return f" <url> {name} {tail}"
+    return _url_sub(m, _messenger_of_url(m.group(0)))
 
 
 def _named_user_sub(m: re.Match) -> str:
