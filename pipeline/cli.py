@@ -97,6 +97,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CliError("--cv K needs K >= 2 and a training config: --cv K --config CONFIG")
     if args.bootstrap < 10:
         raise CliError("--bootstrap must be at least 10")
+    if args.by and (not args.gold or args.cv):
+        raise CliError("--by breaks down the scores of --gold FILE (with --cv, set cv.group_by in the config; "
+                       "the figures of each gold file are reported on their own)")
     if args.predictions and (not args.gold or args.cv):
         raise CliError("--predictions scores saved labels against --gold FILE (not with --cv)")
 
@@ -116,13 +119,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         config = load_config(args.config)
         config = dataclasses.replace(config, cv=dataclasses.replace(config.cv or CVConfig(), folds=args.cv))
-        gold = (load_labelled(args.gold, config.data.fields, text_field=args.text_field, id_field=args.id_field)
-                if args.gold else load_data(config, config.data.gold))
+        if args.gold:
+            gold = load_labelled(args.gold, config.data.fields, text_field=args.text_field, id_field=args.id_field)
+            sources = [str(args.gold)] * len(gold)
+        else:
+            parts = [(path, load_data(config, [path])) for path in config.data.gold]
+            gold = [r for _, records in parts for r in records]
+            sources = [path for path, records in parts for _ in records]
         extra = load_data(config, config.data.extra)
         kinds = list(dict.fromkeys([config.model.kind, "majority", "keyword"]))
-        res = cross_validate(config, gold, extra, kinds=kinds, n_boot=args.bootstrap, progress=log)
+        res = cross_validate(config, gold, extra, kinds=kinds, n_boot=args.bootstrap, progress=log, sources=sources)
         report = dataclasses.replace(report, gold=str(args.gold or ",".join(config.data.gold)),
                                      cv={"folds": config.cv.folds, "repeats": config.cv.repeats,
+                                         "group_by": config.cv.group_by,
                                          "config": str(args.config), "n": len(gold), "results": res})
         print(f"{config.cv.repeats} x {config.cv.folds}-fold cross-validation of {config.model.kind!r} "
               f"({args.config}) on {len(gold)} comments, beside the majority and keyword baselines")
@@ -130,7 +139,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         records = load_labelled(args.gold, text_field=args.text_field, id_field=args.id_field)
         saved = [SavedPredictions(p, records) for p in args.predictions or []]
         report = evaluate(models + saved, records, gold_name=str(args.gold), n_boot=args.bootstrap,
-                          seed=args.seed)
+                          seed=args.seed, by=args.by)
         for m in models:
             info = m.describe()
             print(f"model {info['name']} {info['version']} ({info['kind']}) on {args.gold} "
@@ -184,22 +193,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = args.output or Path("models") / config.name
     _, metrics = train(config, out, force=args.force, run_cv=not args.no_cv,
                        log=(lambda m: None) if args.quiet else None)
-    cv = metrics.get("cv")
-    if cv:
-        print(f"{cv['repeats']} x {cv['folds']}-fold CV on {', '.join(config.data.gold)} (mean macro-F1 [95% CI]; "
-              "'- other': the first model minus that one, paired on the same comments):")
-        for kind, res in cv["results"].items():
-            cells = []
-            for f, m in res["fields"].items():
-                lo, hi = m["macro_f1"]["ci95"]
-                cells.append(f"{f} {m['macro_f1']['mean']:.3f} [{lo:.2f}, {hi:.2f}]")
-            print(f"  {kind:<10} " + "  ".join(cells))
-            for other, per_field in res.get("versus", {}).items():
-                diffs = []
-                for f, d in per_field.items():
-                    lo, hi = d["macro_f1"]["ci95"]
-                    diffs.append(f"{f} {d['macro_f1']['delta']:+.3f} [{lo:+.2f}, {hi:+.2f}]")
-                print(f"    - {other:<6} " + "  ".join(diffs))
+    if metrics.get("cv"):
+        from .tables import _cv_text
+
+        print(f"cross-validation on {', '.join(config.data.gold)}:")
+        print(_cv_text(metrics["cv"]))
     print(f"model written to {out}")
     return EXIT_OK
 
@@ -331,6 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions", action="append", metavar="FILE",
                    help="score labels already made (a `nazar label` output, or any file with an id and label "
                         "columns) on the gold comments, by id; repeat to compare")
+    p.add_argument("--by", metavar="FIELD",
+                   help="also score every system within each value of this gold record field (source, kind, "
+                        "url; year reads the first four digits of a date field), so a dump from many sites "
+                        "is not judged by its pooled figures alone")
     p.add_argument("--json", metavar="OUT", help="also write the metrics as JSON")
     p.add_argument("--markdown", metavar="OUT", help="also write the report as Markdown")
     p.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with plots and every "

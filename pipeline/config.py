@@ -86,6 +86,10 @@ class CVConfig:
     folds: int = 5
     repeats: int = 5
     seed: int = 13
+    #: A record field (``url``, ``thread``): records that share its value are kept in one fold, so
+    #: no page is split between training and test, and intervals resample whole pages. Records
+    #: without the field are groups of their own.
+    group_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,10 @@ def _coerce(cls, name: str, value: Any, where: str):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
         if name in ("folds", "repeats") and value < (2 if name == "folds" else 1):
             raise ConfigError(f"{where}: too small ({value})")
+        return value
+    if cls is CVConfig and name == "group_by":
+        if value is not None and not (isinstance(value, str) and value.strip()):
+            raise ConfigError(f"{where}: expected the name of a record field (e.g. url), or null")
         return value
     if cls is CardConfig and name == "limits":
         if isinstance(value, str):

@@ -20,7 +20,7 @@ from .schema import FIELDS, LABELS
 from .errors import NazarError
 
 __all__ = ["DataError", "load_labelled", "rename_fields", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines",
-           "iter_records"]
+           "iter_records", "group_value", "MISSING_VALUE"]
 
 
 class DataError(NazarError, ValueError):
@@ -212,3 +212,22 @@ def label_counts(records: Sequence[dict], fields: Sequence[str] = FIELDS) -> dic
         c = Counter(r.get(f) for r in records)
         out[f] = {lab: c.get(lab, 0) for lab in LABELS[f]}
     return out
+
+
+#: The value a record without the ``by`` field is counted under.
+MISSING_VALUE = "(missing)"
+
+
+def group_value(record: Mapping, by: str) -> str:
+    """The breakdown value of a record: its ``by`` field as text; ``year`` falls back on the first
+    four digits of a ``date`` or ``published`` field when the record has no ``year`` of its own."""
+    value = record.get(by)
+    if value is None and by == "year":
+        for key in ("date", "published"):
+            text = str(record.get(key) or "")
+            if len(text) >= 4 and text[:4].isdigit():
+                value = text[:4]
+                break
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return MISSING_VALUE
+    return str(value)

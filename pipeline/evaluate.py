@@ -21,18 +21,19 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .data import DataError, iter_records
+from .data import MISSING_VALUE, DataError, group_value, iter_records
 from .io import prob_column
 from .schema import FIELDS, LABELS
 from .metrics import (BOOTSTRAP_METRICS, bootstrap_ci, calibration, cohen_kappa, confusion_matrix, field_metrics,
                       paired_bootstrap, score)
-from .tables import _cv_text, _fmt, _per_class_text, _table, _with_ci, benchmark_text
+from .tables import _cv_text, _fmt, _per_class_text, _table, _with_ci, benchmark_text, by_text
 from .errors import NazarError
 from .resources import CHECKOUT_DIR
 
 __all__ = ["field_metrics", "score", "Report", "evaluate", "evaluate_model", "bootstrap_ci",
            "paired_bootstrap", "calibration", "confusion_matrix", "cohen_kappa", "BOOTSTRAP_METRICS",
-           "BenchmarkError", "load_benchmark", "run_benchmark", "benchmark_text", "SavedPredictions"]
+           "BenchmarkError", "load_benchmark", "run_benchmark", "benchmark_text", "SavedPredictions", "breakdown",
+           "group_value", "EvaluationError"]
 
 
 # -- the report ---------------------------------------------------------------------
@@ -58,6 +59,9 @@ class Report:
     behaviour: dict | None = None
     benchmark: dict | None = None
     cv: dict | None = None
+    #: ``{"field": FIELD, "groups": [{"value", "n", "systems": {name: {field: metrics}}}]}``: the
+    #: same predictions scored within each value of one gold record field (``--by source``).
+    by: dict | None = None
     settings: dict = field(default_factory=dict)
     #: Warnings that belong with the figures wherever they are shown (e.g. a model scored on
     #: its own training data); every format puts them first.
@@ -77,7 +81,7 @@ class Report:
             out["baselines"] = list(self.baselines)
         if self.comparisons:
             out["comparisons"] = list(self.comparisons)
-        for key in ("behaviour", "benchmark", "cv"):
+        for key in ("by", "behaviour", "benchmark", "cv"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.settings:
@@ -122,6 +126,8 @@ class Report:
                     m = s["fields"].get(f)
                     if m and "per_class" in m:
                         parts.append(_per_class_text(s["name"], m))
+            if self.by:
+                parts.append(by_text(self.by))
             if self.comparisons:
                 rows = [("field", "A", "B", "metric", "A - B", "95% CI", "p")]
                 for c in self.comparisons:
@@ -177,6 +183,8 @@ class Report:
                 lines.append(f"| {name} | {m['n']} | {_fmt(m['accuracy'])} | {_fmt(m['macro_f1'])} | "
                              f"{_fmt(m.get('f_avg'))} |")
             lines.append("")
+        if self.by:
+            lines += [f"## By `{self.by['field']}`", "", "```", by_text(self.by), "```", ""]
         if self.comparisons:
             lines += ["## Paired bootstrap", "", "| field | A | B | metric | A − B | 95% CI | p |",
                       "|---|---|---|---|---|---|---|"]
@@ -265,13 +273,15 @@ def default_baselines(records: Sequence[dict], fields: Sequence[str] = FIELDS) -
 
 
 def evaluate(models: Sequence, records: Sequence[dict], gold_name: str = "", baselines: bool | Sequence = True,
-             n_boot: int = 1000, seed: int = 0, n_bins: int = 10, fields: Sequence[str] | None = None) -> Report:
+             n_boot: int = 1000, seed: int = 0, n_bins: int = 10, fields: Sequence[str] | None = None,
+             by: str | None = None) -> Report:
     """Score ``models`` (and baselines) on labelled ``records``.
 
     ``baselines``: True for :func:`default_baselines`, False for none, or a
     list of fitted models. Comparisons: every model against the first one,
     and every model against each baseline, on accuracy, macro-F1 and (stance
-    fields) F_avg.
+    fields) F_avg. ``by`` names a record field (``source``, ``kind``, ``year``): the same
+    predictions are then also scored within each of its values (:func:`breakdown`).
     """
     records = list(records)
     if not records:
@@ -306,10 +316,47 @@ def evaluate(models: Sequence, records: Sequence[dict], gold_name: str = "", bas
     model_info = {}
     if models:
         model_info = dict(models[0].describe())
+    by_result = breakdown(records, by, {s["name"]: p for s, p in zip(systems, preds)}, fields) if by else None
     return Report(fields=first["fields"] if first else {}, model=model_info, gold=gold_name,
                   models=tuple(systems[:len(models)]), baselines=tuple(systems[len(models):]),
-                  comparisons=tuple(comparisons),
+                  comparisons=tuple(comparisons), by=by_result,
                   settings={"n_boot": n_boot, "seed": seed, "calibration_bins": n_bins, "n": len(records)})
+
+
+def breakdown(records: Sequence[dict], by: str, preds: Mapping[str, Mapping[str, Sequence[str]]],
+              fields: Sequence[str]) -> dict:
+    """Each system's predictions scored within each value of the record field ``by``.
+
+    Returns ``{"field": by, "groups": [{"value", "n", "systems": {name: {field: metrics}}}]}``,
+    the values in order of their first record. Per-value figures have no intervals: groups are
+    often small, so read them beside ``n``.
+    """
+    index: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        index.setdefault(group_value(r, by), []).append(i)
+    if len(index) == 1 and MISSING_VALUE in index:
+        raise EvaluationError(f"no gold record has the field {by!r}, so --by {by} has nothing to break down")
+    groups = []
+    for value, idx in index.items():
+        systems = {}
+        for name, pred in preds.items():
+            per_field = {}
+            for f in fields:
+                if f not in pred:
+                    continue
+                m = field_metrics([records[i][f] for i in idx], [pred[f][i] for i in idx], f)
+                per_field[f] = {k: m[k] for k in BY_METRICS if k in m}
+            systems[name] = per_field
+        groups.append({"value": value, "n": len(idx), "systems": systems})
+    return {"field": by, "groups": groups}
+
+
+#: Metrics kept per value of a breakdown (per-class figures included).
+BY_METRICS: tuple[str, ...] = ("n", "accuracy", "macro_f1", "f_avg", "per_class")
+
+
+class EvaluationError(NazarError, ValueError):
+    """An evaluation cannot be made as asked (e.g. a ``by`` field no record has)."""
 
 
 class SavedPredictions:

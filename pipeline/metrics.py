@@ -18,7 +18,7 @@ import numpy as np
 from .schema import FAVOR_AGAINST, FIELDS, LABELS, STANCE_FIELDS
 
 __all__ = ["field_metrics", "score", "bootstrap_ci", "paired_bootstrap", "calibration", "confusion_matrix",
-           "cohen_kappa", "BOOTSTRAP_METRICS"]
+           "cohen_kappa", "BOOTSTRAP_METRICS", "boot_weights", "weighted_boot_metrics"]
 
 
 #: Metrics that get bootstrap intervals and paired comparisons.
@@ -111,6 +111,39 @@ def _boot_confusions(g: np.ndarray, p: np.ndarray, k: int, idx: np.ndarray) -> n
 def _boot_metrics(gold, pred, field_name: str, idx: np.ndarray) -> dict[str, np.ndarray]:
     k = len(LABELS[field_name])
     cm = _boot_confusions(_codes(list(gold), field_name), _codes(list(pred), field_name), k, idx)
+    m = _from_confusion(cm, field_name)
+    return {key: m[key] for key in BOOTSTRAP_METRICS if key in m}
+
+
+def boot_weights(n: int, n_boot: int, seed: int, groups: Sequence | None = None) -> np.ndarray:
+    """How many times each of ``n`` comments is drawn in each of ``n_boot`` resamples, ``(n_boot, n)``.
+
+    Without ``groups`` comments are drawn with replacement; with ``groups`` (one key per comment:
+    a page, a thread) whole groups are, so comments that share a page stay together and the
+    interval allows for how alike they are (a cluster bootstrap).
+    """
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        idx = rng.integers(0, n, size=(n_boot, n))
+        return _counts(idx, n)
+    keys, inverse = np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)
+    drawn = _counts(rng.integers(0, len(keys), size=(n_boot, len(keys))), len(keys))
+    return drawn[:, inverse]
+
+
+def _counts(idx: np.ndarray, n: int) -> np.ndarray:
+    offsets = (np.arange(idx.shape[0]) * n)[:, None]
+    return np.bincount((idx + offsets).ravel(), minlength=idx.shape[0] * n).reshape(-1, n)
+
+
+def weighted_boot_metrics(gold: Sequence[str], pred: Sequence[str], field_name: str,
+                          weights: np.ndarray) -> dict[str, np.ndarray]:
+    """The metrics on each resample that ``weights`` (see :func:`boot_weights`) describes."""
+    k = len(LABELS[field_name])
+    codes = _codes(list(gold), field_name) * k + _codes(list(pred), field_name)
+    b = weights.shape[0]
+    flat = (codes[None, :] + (np.arange(b) * k * k)[:, None]).ravel()
+    cm = np.bincount(flat, weights=weights.ravel().astype(np.float64), minlength=b * k * k).reshape(b, k, k)
     m = _from_confusion(cm, field_name)
     return {key: m[key] for key in BOOTSTRAP_METRICS if key in m}
 

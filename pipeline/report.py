@@ -153,6 +153,10 @@ def render_html(report) -> str:
                 rel = _reliability_png(f"{name} (ECE {_f(m.get('ece'))})", m.get("reliability", []))
                 out.append(f"<figure><img alt='reliability diagram {escape(name)}' "
                            f"src='data:image/png;base64,{rel}'></figure>")
+    if report.by:
+        from .tables import by_text
+
+        out.append(f"<h2>By {escape(report.by['field'])}</h2><pre>{escape(by_text(report.by))}</pre>")
     if report.comparisons:
         out.append("<h2>Paired bootstrap comparisons</h2><p>A − B on the same resampled comments; "
                    "p is two-sided, for no difference.</p>")

@@ -15,15 +15,16 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from .classifiers.base import Model, file_sha256, kind_class
 from .config import ConfigError, SourceConfig, TrainConfig, dump_config
-from .data import label_counts, labels_of, load_labelled
-from .metrics import score
-from .schema import LABELS
+from .data import MISSING_VALUE, group_value, label_counts, labels_of, load_labelled
+from .metrics import boot_weights, score, weighted_boot_metrics
+from .schema import LABELS, STANCE_FIELDS
+from .tables import CV_HEADER, VERSUS_HEADER, cv_rows, versus_rows
 from .errors import NazarError, require
 
 __all__ = ["build_model", "cross_validate", "load_data", "load_source", "train", "TrainError", "BASELINES"]
@@ -57,6 +58,11 @@ def load_source(config: TrainConfig, source: str | SourceConfig) -> list[dict]:
     """
     d = config.data
     source = _as_source(source)
+    if not Path(source.path).exists():
+        role = "data.gold" if source.path in d.gold else "data.extra"
+        raise TrainError(f"{source.path}: no such file (named in the config's {role}; paths are read from the "
+                         f"current directory: run from the repository root, or leave the file out with "
+                         f"--set \"{role}=[...]\")")
     fields = _source_fields(config, source)
     records = load_labelled(source.path, fields, source.labels or d.labels or None,
                             source.max_rows or d.max_rows, config.seed)
@@ -93,67 +99,129 @@ def _summary(values: np.ndarray) -> dict:
     return {"mean": float(np.mean(values)), "std": float(np.std(values))}
 
 
-def _bootstrap_samples(gold: dict, preds: dict[str, list[dict]], fields: Sequence[str], n_boot: int,
-                       seed: int) -> dict[str, dict[str, dict[str, np.ndarray]]]:
-    """``{kind: {field: {metric: samples}}}``: each metric averaged over the CV repeats, on
-    ``n_boot`` resamples of the comments, the same resamples for every kind (so they pair)."""
-    rng = np.random.default_rng(seed)
-    n = len(next(iter(gold.values())))
-    samples: dict[str, dict[str, dict[str, list[float]]]] = {k: {f: {} for f in fields} for k in preds}
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        g = {f: [gold[f][i] for i in idx] for f in fields}
-        for kind, runs in preds.items():
-            per_repeat = [score(g, {f: [p[f][i] for i in idx] for f in fields}, fields) for p in runs]
-            for f in fields:
-                for metric in CV_METRICS:
-                    if metric in per_repeat[0][f]:
-                        samples[kind][f].setdefault(metric, []).append(np.mean([r[f][metric] for r in per_repeat]))
-    return {k: {f: {m: np.array(v) for m, v in ms.items()} for f, ms in fs.items()} for k, fs in samples.items()}
+def _bootstrap_samples(gold: dict, preds: dict[str, list[dict]], fields: Sequence[str], weights: np.ndarray,
+                       subset: np.ndarray | None = None) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """``{kind: {field: {metric: samples}}}``: each metric averaged over the CV repeats, on the
+    resamples ``weights`` describes (:func:`~pipeline.metrics.boot_weights`: one column per comment
+    of ``subset``, or of all), the same for every kind (so they pair); ``subset`` limits it to some
+    comments (one source's)."""
+    sel = np.arange(len(next(iter(gold.values())))) if subset is None else subset
+    w = weights if weights.shape[1] == len(sel) else weights[:, sel]
+    out: dict = {}
+    for kind, runs in preds.items():
+        out[kind] = {}
+        for f in fields:
+            g = [gold[f][i] for i in sel]
+            per_repeat = [weighted_boot_metrics(g, [p[f][i] for i in sel], f, w) for p in runs]
+            out[kind][f] = {m: np.nanmean([r[m] for r in per_repeat], axis=0)
+                            for m in CV_METRICS if m in per_repeat[0]}
+    return out
 
 
 def _interval(values: np.ndarray) -> list[float]:
+    values = values[~np.isnan(values)]
     return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
+
+
+def _cv_splits(cv, gold: list[dict], fields: Sequence[str], groups: list[str] | None) -> list[tuple]:
+    """The train/test index pairs of every fold of every repeat, stratified on the stance labels
+    (rare combinations pooled); with ``groups``, no group is split between folds."""
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
+
+    stance = [f for f in ("stance_domestic", "stance_telegram") if f in fields] or [fields[0]]
+    strat = np.array(["|".join(str(r[f]) for f in stance) for r in gold])
+    folds = min(cv.folds, len(gold))
+    counts = dict(zip(*np.unique(strat, return_counts=True)))
+    if min(counts.values()) < folds:
+        # Too few of a class to stratify on it: pool the rare classes together.
+        strat = np.array([s if counts[s] >= folds else "_rare" for s in strat])
+    if groups is None:
+        splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=cv.repeats, random_state=cv.seed)
+        return list(splitter.split(np.zeros(len(gold)), strat))
+    n_groups = len(set(groups))
+    if n_groups < folds:
+        raise TrainError(f"cv.group_by {cv.group_by!r}: the gold records fall in {n_groups} group(s), fewer "
+                         f"than the {folds} folds; lower cv.folds or group by another field")
+    out = []
+    for r in range(cv.repeats):
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=cv.seed + r)
+        out += list(splitter.split(np.zeros(len(gold)), strat, groups))
+    return out
+
+
+def cv_groups(gold: Sequence[dict], group_by: str | None) -> list[str] | None:
+    """One group key per gold record: its ``group_by`` value; a record without one is its own group."""
+    if group_by is None:
+        return None
+    keys = [group_value(r, group_by) for r in gold]
+    if all(k == MISSING_VALUE for k in keys):
+        raise TrainError(f"cv.group_by {group_by!r}: no gold record has that field")
+    return [k if k != MISSING_VALUE else f"\0record-{i}" for i, k in enumerate(keys)]
+
+
+def _summarise(gold_labels: dict, preds: list[dict], fields: Sequence[str], samples: dict,
+               subset: np.ndarray | None = None) -> dict:
+    """Per field: ``n`` and each metric's mean and std over repeats with its bootstrap interval."""
+    sel = np.arange(len(gold_labels[fields[0]])) if subset is None else subset
+    g = {f: [gold_labels[f][i] for i in sel] for f in fields}
+    per_repeat = [score(g, {f: [p[f][i] for i in sel] for f in fields}, fields) for p in preds]
+    res = {}
+    for f in fields:
+        res[f] = {"n": len(sel)}
+        for metric in CV_METRICS:
+            if metric in per_repeat[0][f]:
+                res[f][metric] = {**_summary(np.array([r[f][metric] for r in per_repeat])),
+                                  "ci95": _interval(samples[f][metric])}
+        none = [r[f]["per_class"].get("NONE", {}).get("precision") for r in per_repeat]
+        if f in STANCE_FIELDS:
+            res[f]["none_precision"] = _summary(np.array(none, dtype=float))
+    return res
 
 
 def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = (),
                    kinds: Sequence[str] | None = None, n_boot: int = 1000,
-                   progress: Callable[[str], None] | None = None) -> dict:
+                   progress: Callable[[str], None] | None = None,
+                   sources: Sequence[str] | None = None,
+                   builders: Mapping[str, Callable[[], Model]] | None = None) -> dict:
     """Repeated stratified k-fold CV; returns ``{kind: {field: metrics}}``.
+
+    ``kinds`` names model kinds built from the config (the config's own kind with its params,
+    others with their defaults); ``builders`` instead maps a name to a function returning an
+    unfitted model, so differently configured models (two encoders, a SetFit model) are
+    compared in the same folds, on the same resamples.
 
     Each repeat yields one out-of-fold prediction per gold comment; the metrics
     are computed on those pooled predictions, then averaged over repeats
     (``mean``, ``std``) with a 95% bootstrap interval over comments (``ci95``).
+    Folds are stratified on the stance labels. With ``cv.group_by`` the folds keep each
+    group (page) whole and the intervals resample whole groups.
+    ``sources`` names each gold comment's source (its file): with more than one, each
+    kind's result also holds ``by_source``: ``{source: {field: metrics}}``, the same
+    predictions scored within each source.
     With several kinds, the first one's result also holds ``versus``:
     ``{other kind: {field: {metric: {delta, ci95, share_above_zero}}}}``, the
     difference first − other of the macro-F1 and F_avg, with its 95% interval on
-    the same resamples of comments (paired). Folds are stratified on ``stance_domestic`` (else the first field).
+    the same resamples (paired), and ``versus_by_source``: ``{other kind: {source: ...}}``.
     """
-    from sklearn.model_selection import RepeatedStratifiedKFold
-
     cv = config.cv
     if cv is None:
         raise TrainError("the config has no cv section")
     fields = config.data.fields
-    kinds = list(kinds or [config.model.kind])
-    check_model_params(config)
+    if builders is None:
+        kinds = list(kinds or [config.model.kind])
+        builders = {kind: (lambda kind=kind: build_model(config, kind)) for kind in kinds}
+        check_model_params(config)
+    kinds = list(builders)
     texts = [r["text"] for r in gold]
-    strat_field = "stance_domestic" if "stance_domestic" in fields else fields[0]
-    strat = np.array([r[strat_field] for r in gold])
-    smallest = min(np.unique(strat, return_counts=True)[1])
-    folds = min(cv.folds, len(gold))
-    if smallest < folds:
-        # Too few of a class to stratify on it: group the rare classes together.
-        counts = {lab: int((strat == lab).sum()) for lab in np.unique(strat)}
-        strat = np.array([s if counts[s] >= folds else "_rare" for s in strat])
-    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=cv.repeats, random_state=cv.seed)
+    groups = cv_groups(gold, cv.group_by)
+    splits = _cv_splits(cv, gold, fields, groups)
+    folds = len(splits) // cv.repeats
     gold_labels = labels_of(gold, fields)
     extra_texts = [r["text"] for r in extra]
     extra_labels = labels_of(extra, fields)
     preds: dict[str, list[dict]] = {k: [] for k in kinds}
     timings: dict[str, float] = {k: 0.0 for k in kinds}
     current: dict[str, dict] = {}
-    splits = list(splitter.split(np.zeros(len(gold)), strat))
     started = time.perf_counter()
     for i, (tr, te) in enumerate(splits):
         if i % folds == 0:
@@ -162,7 +230,7 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
         train_y = {f: [gold_labels[f][j] for j in tr] + extra_labels[f] for f in fields}
         for kind in kinds:
             t0 = time.perf_counter()
-            model = build_model(config, kind).fit(train_texts, train_y)
+            model = builders[kind]().fit(train_texts, train_y)
             fold_pred = model.predict([texts[j] for j in te])
             timings[kind] += time.perf_counter() - t0
             for f in fields:
@@ -173,33 +241,49 @@ def cross_validate(config: TrainConfig, gold: list[dict], extra: list[dict] = ()
         if i % folds == folds - 1:
             for kind in kinds:
                 preds[kind].append(current[kind])
-    samples = _bootstrap_samples(gold_labels, preds, fields, n_boot, cv.seed)
+    subsets = {None: np.arange(len(gold))}
+    if sources is not None and len(set(sources)) > 1:
+        for src in dict.fromkeys(sources):
+            subsets[src] = np.array([i for i, s in enumerate(sources) if s == src])
+    # Each source is resampled on its own (its groups drawn among its own), every kind on the same draws.
+    samples = {src: _bootstrap_samples(gold_labels, preds, fields,
+                                       boot_weights(len(sel), n_boot, cv.seed,
+                                                    None if groups is None else [groups[i] for i in sel]), sel)
+               for src, sel in subsets.items()}
     out = {}
     for kind in kinds:
-        per_repeat = [score(gold_labels, p, fields) for p in preds[kind]]
-        res = {}
-        for f in fields:
-            res[f] = {"n": len(gold)}
-            for metric in CV_METRICS:
-                if metric in per_repeat[0][f]:
-                    res[f][metric] = {**_summary(np.array([r[f][metric] for r in per_repeat])),
-                                      "ci95": _interval(samples[kind][f][metric])}
-        out[kind] = {"fields": res, "seconds": round(timings[kind], 2)}
+        out[kind] = {"fields": _summarise(gold_labels, preds[kind], fields, samples[None][kind]),
+                     "seconds": round(timings[kind], 2)}
+        if len(subsets) > 1:
+            out[kind]["by_source"] = {src: _summarise(gold_labels, preds[kind], fields, samples[src][kind], sel)
+                                      for src, sel in subsets.items() if src is not None}
     # The first kind against each other one, paired on the same comments and resamples.
     main = kinds[0]
-    versus = {}
+    versus, versus_by_source = {}, {}
     for other in kinds[1:]:
-        versus[other] = {}
-        for f in fields:
-            versus[other][f] = {}
-            for metric in ("macro_f1", "f_avg"):
-                if metric in out[main]["fields"][f] and metric in out[other]["fields"][f]:
-                    delta = out[main]["fields"][f][metric]["mean"] - out[other]["fields"][f][metric]["mean"]
-                    diffs = samples[main][f][metric] - samples[other][f][metric]
-                    versus[other][f][metric] = {"delta": float(delta), "ci95": _interval(diffs),
-                                                "share_above_zero": float(np.mean(diffs > 0))}
+        versus[other] = _versus(out[main]["fields"], out[other]["fields"], samples[None][main],
+                                samples[None][other], fields)
+        if len(subsets) > 1:
+            versus_by_source[other] = {
+                src: _versus(out[main]["by_source"][src], out[other]["by_source"][src], samples[src][main],
+                             samples[src][other], fields) for src in subsets if src is not None}
     if versus:
         out[main]["versus"] = versus
+    if versus_by_source:
+        out[main]["versus_by_source"] = versus_by_source
+    return out
+
+
+def _versus(a: dict, b: dict, samples_a: dict, samples_b: dict, fields: Sequence[str]) -> dict:
+    """``{field: {metric: {delta, ci95, share_above_zero}}}`` for a − b, paired on the same resamples."""
+    out = {}
+    for f in fields:
+        out[f] = {}
+        for metric in ("macro_f1", "f_avg"):
+            if metric in a[f] and metric in b[f]:
+                diffs = samples_a[f][metric] - samples_b[f][metric]
+                out[f][metric] = {"delta": float(a[f][metric]["mean"] - b[f][metric]["mean"]),
+                                  "ci95": _interval(diffs), "share_above_zero": float(np.nanmean(diffs > 0))}
     return out
 
 
@@ -259,32 +343,20 @@ def _model_card(config: TrainConfig, model: Model, n_gold: int, counts: dict, tr
     lines += ["", "## Metrics", ""]
     if cv_result:
         cv = config.cv
+        grouped = (f" Folds keep the comments of one `{cv.group_by}` together, and the intervals resample "
+                   f"whole `{cv.group_by}` groups." if cv.group_by else "")
         lines += [f"{cv.repeats} × repeated {cv.folds}-fold cross-validation on the gold files "
                   "(extra files only ever in training folds). Mean over repeats, with a 95% bootstrap "
-                  "interval over comments.", "",
-                  "| model | field | accuracy | macro-F1 | F_avg |", "|---|---|---|---|---|"]
-
-        def cell(m, key):
-            if key not in m:
-                return "-"
-            lo, hi = m[key]["ci95"]
-            return f"{m[key]['mean']:.3f} [{lo:.3f}, {hi:.3f}]"
-
-        for kind, res in cv_result.items():
-            for f, m in res["fields"].items():
-                lines.append(f"| {kind} | {f} | {cell(m, 'accuracy')} | {cell(m, 'macro_f1')} | {cell(m, 'f_avg')} |")
-        main = next(iter(cv_result))
-        versus = cv_result[main].get("versus", {})
+                  f"interval.{grouped} Source `all` pools the gold files; each file's own figures follow.", "",
+                  "| " + " | ".join(CV_HEADER) + " |", "|---" * len(CV_HEADER) + "|"]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in cv_rows(cv_result)]
+        versus = versus_rows(cv_result)
         if versus:
-            lines += ["", f"Difference in macro-F1, `{main}` minus each baseline, in the same folds and on the "
-                      "same bootstrap resamples of comments (paired): mean, 95% interval, and the share of "
-                      "resamples in which it is above zero.", "",
-                      "| baseline | field | difference | share > 0 |", "|---|---|---|---|"]
-            for other, per_field in versus.items():
-                for f, d in per_field.items():
-                    lo, hi = d["macro_f1"]["ci95"]
-                    lines.append(f"| {other} | {f} | {d['macro_f1']['delta']:+.3f} [{lo:+.3f}, {hi:+.3f}] | "
-                                 f"{d['macro_f1']['share_above_zero']:.2f} |")
+            lines += ["", "Difference in macro-F1, the first kind minus each baseline, in the same folds and on the "
+                      "same bootstrap resamples (paired): mean, 95% interval, and the share of resamples in which "
+                      "it is above zero.", "",
+                      "| " + " | ".join(VERSUS_HEADER) + " |", "|---" * len(VERSUS_HEADER) + "|"]
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in versus]
     else:
         lines.append("No cross-validation was run (the config has no `cv` section).")
     use = config.card.intended_use or (
@@ -294,6 +366,12 @@ def _model_card(config: TrainConfig, model: Model, n_gold: int, counts: dict, tr
     lines += [f"- {item}" for item in _card_limits(config, n_gold, counts, train_counts, cv_result is not None)]
     lines += ["", f"Trained in {seconds:.1f} s. Resolved config: `config.yaml`; metrics: `metrics.json`.", ""]
     return "\n".join(lines)
+
+
+def _md_cell(text: str) -> str:
+    """A table cell: file paths as code, pipes escaped."""
+    text = text.replace("|", "\\|")
+    return f"`{text}`" if "/" in text and " " not in text else text
 
 
 def check_output_dir(out_dir: Path, force: bool) -> None:
@@ -382,8 +460,10 @@ def train(config: TrainConfig, out_dir: str | Path, force: bool = False, run_cv:
     cv_result = None
     if run_cv and config.cv is not None:
         kinds = [config.model.kind] + [b for b in baselines if b != config.model.kind]
-        cv_result = cross_validate(config, gold, extra, kinds=kinds, progress=log)
-        metrics["cv"] = {"folds": config.cv.folds, "repeats": config.cv.repeats, "results": cv_result}
+        sources = [_as_source(src).path for src, records in parts["gold"] for _ in records]
+        cv_result = cross_validate(config, gold, extra, kinds=kinds, progress=log, sources=sources)
+        metrics["cv"] = {"folds": config.cv.folds, "repeats": config.cv.repeats, "group_by": config.cv.group_by,
+                         "results": cv_result}
     texts = [r["text"] for r in gold + extra]
     model = build_model(config).fit(texts, labels_of(gold + extra, fields))
     model.training_info = {role: [_file_info(config, s, records) for s, records in role_parts]
