@@ -82,7 +82,7 @@ class BaseModelTest:
     def test_saved_files_execute_no_code(self, fitted, tmp_path):
         model, _ = fitted
         model.save(tmp_path / "m")
-        for path in (tmp_path / "m").iterdir():
+        for path in (p for p in (tmp_path / "m").rglob("*") if p.is_file()):
             assert path.suffix in {".json", ".npz", ".safetensors", ".txt", ".md", ".yaml"}, path
             if path.suffix == ".npz":
                 with np.load(path, allow_pickle=False) as data:

@@ -20,7 +20,8 @@ LAYERS = [
     {"normalize", "tokenize", "io"},
     {"targets", "lexicon", "data", "config", "metrics", "tables"},
     {"classifiers", "classifiers.base", "classifiers.heads", "classifiers.baselines", "classifiers.encoder",
-     "classifiers.tfidf", "classifiers.transformer", "classifiers.setfit", "convert"},
+     "classifiers.tfidf", "classifiers.transformer", "classifiers.setfit", "classifiers.abstain",
+     "classifiers.ensemble", "convert"},
     {"labeller", "label", "ray_engine", "evaluate", "report", "behaviour", "train", "agreement"},
     {"cli", "__main__", ""},
 ]

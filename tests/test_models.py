@@ -101,10 +101,147 @@ def test_encoder_with_a_bad_saved_target_list_is_refused(gold_records, tmp_path)
     from pipeline.data import labels_of
 
     EncoderModel().fit([r["text"] for r in gold_records], labels_of(gold_records)).save(tmp_path / "m")
-    meta_path = tmp_path / "m" / "model.json"
+    assert_damaged_metadata_refused(tmp_path / "m", "target_list",
+                                    [{"no targets": True}, {"targets": [{"aliases": ["x"]}]}, {"targets": [7]}])
+
+
+def assert_damaged_metadata_refused(model_dir, key, bad_values):
+    """Each bad value of ``key`` in model.json makes loading fail with a ModelError naming the key."""
+    meta_path = model_dir / "model.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    for bad in ({"no targets": True}, {"targets": [{"aliases": ["x"]}]}, {"targets": [7]}):
-        meta["target_list"] = bad
+    for bad in bad_values:
+        meta[key] = bad
         meta_path.write_text(json.dumps(meta), encoding="utf-8")
-        with pytest.raises(ModelError, match="target_list"):
-            load_model(tmp_path / "m")
+        with pytest.raises(ModelError, match=key):
+            load_model(model_dir)
+
+
+class TestEnsembleModel(BaseModelTest):
+    """The sentence encoder and the n-gram model, their probabilities averaged."""
+
+    kind = "ensemble"
+    params = {"members": [{"kind": "encoder"}, {"kind": "tfidf"}]}
+    overfit_params = {"members": [{"kind": "encoder", "params": {"C": 100.0}},
+                                  {"kind": "tfidf", "params": {"C": 100.0}}]}
+
+
+class TestAbstainingTfidfModel(BaseModelTest):
+    """A kind with calibrated abstention: NONE weights chosen by its inner cross-validation."""
+
+    kind = "tfidf"
+    params = {"abstain": True}
+
+
+def test_ensemble_probabilities_are_the_weighted_mean_of_its_members(gold_records, tmp_path):
+    from pipeline.classifiers.base import kind_class
+
+    texts, y = [r["text"] for r in gold_records], labels_of(gold_records)
+    ens = kind_class("ensemble")(members=[{"kind": "tfidf", "params": {"C": 2.0}}, {"kind": "majority"}],
+                                 weights=[3, 1]).fit(texts, y)
+    tfidf = kind_class("tfidf")(C=2.0).fit(texts, y).predict_proba(texts[:6])
+    majority = kind_class("majority")().fit(texts, y).predict_proba(texts[:6])
+    got = ens.predict_proba(texts[:6])
+    for f in got:
+        np.testing.assert_allclose(got[f], 0.75 * tfidf[f] + 0.25 * majority[f], atol=1e-9)
+    ens.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "members" / "0" / "model.json").read_text(encoding="utf-8"))["kind"] == "tfidf"
+
+
+@pytest.mark.parametrize("params, needle", [
+    ({"members": [{"kind": "tfidf"}]}, "at least two"),
+    ({"members": [{"kind": "tfidf"}, {"kind": "ensemble"}]}, "cannot hold another ensemble"),
+    ({"members": [{"kind": "tfidf"}, {"kind": "tfidf", "param": {}}]}, "member 1"),
+    ({"members": [{"kind": "tfidf"}, {"kind": "majority"}], "weights": [1]}, "2 positive numbers"),
+    ({"members": [{"kind": "tfidf"}, {"kind": "majority"}], "weights": [1, -1]}, "2 positive numbers"),
+])
+def test_ensemble_params_are_checked(params, needle):
+    from pipeline.classifiers.base import kind_class
+
+    with pytest.raises(ValueError, match=needle):
+        kind_class("ensemble")(**params)
+
+
+def test_a_member_param_typo_is_an_error_when_the_ensemble_is_built():
+    from pipeline.classifiers.base import kind_class
+
+    model = kind_class("ensemble")(members=[{"kind": "tfidf", "params": {"CC": 1}}, {"kind": "majority"}])
+    with pytest.raises(ValueError, match="member 0 .tfidf.*CC"):
+        model.check_params()
+
+
+def test_reweighting_none_moves_labels_towards_none_and_keeps_rows_summing_to_one():
+    from pipeline.classifiers.abstain import reweight
+
+    p = np.array([[0.5, 0.1, 0.4], [0.1, 0.8, 0.1]])  # AGAINST, FAVOR, NONE
+    up = reweight(p, "stance_domestic", 2.0)
+    np.testing.assert_allclose(up.sum(axis=1), 1.0)
+    assert up[0].argmax() == 2 and up[1].argmax() == 1  # a sure stance survives, a doubtful one does not
+    assert (up[:, 2] > p[:, 2]).all()
+    np.testing.assert_array_equal(reweight(p, "stance_domestic", 1.0), p)
+
+
+def test_chosen_none_weight_is_one_unless_another_scores_better():
+    from pipeline.classifiers.abstain import choose_none_weight
+
+    gold = ["NONE"] * 8 + ["FAVOR", "AGAINST"]
+    sure = np.array([[0.05, 0.05, 0.9]] * 8 + [[0.05, 0.9, 0.05], [0.9, 0.05, 0.05]])
+    assert choose_none_weight(gold, sure, "stance_domestic") == 1.0
+    # A head that gives a doubtful stance to NONE comments: a higher weight fixes them.
+    eager = sure.copy()
+    eager[:4] = [0.1, 0.5, 0.4]
+    assert choose_none_weight(gold, eager, "stance_domestic") > 1.0
+
+
+def test_abstain_weights_are_fitted_saved_and_used(gold_records, tmp_path):
+    from pipeline.classifiers.abstain import WEIGHTS
+    from pipeline.classifiers.base import kind_class
+
+    texts, y = [r["text"] for r in gold_records], labels_of(gold_records)
+    fitted = kind_class("tfidf")(abstain=True).fit(texts, y)
+    assert set(fitted.none_weight_) == {"stance_domestic", "stance_telegram"}
+    assert all(w in WEIGHTS for w in fitted.none_weight_.values())
+    fixed = kind_class("tfidf")(abstain={"stance_domestic": 500}).fit(texts, y)
+    assert set(fixed.predict(texts)["stance_domestic"]) == {"NONE"}
+    assert len(set(fixed.predict(texts)["stance_telegram"])) > 1  # the other head is left alone
+    fixed.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    assert meta["none_weight"] == {"stance_domestic": 500.0} and meta["params"]["abstain"] == {"stance_domestic": 500}
+    again = load_model(tmp_path / "m")
+    assert set(again.predict(texts)["stance_domestic"]) == {"NONE"}
+
+
+@pytest.mark.parametrize("value, needle", [("yes", "true, false or a mapping"),
+                                           ({"sentiment": 2.0}, "not a stance field"),
+                                           ({"stance_domestic": 0}, "positive number")])
+def test_bad_abstain_values_are_refused(value, needle):
+    from pipeline.classifiers.base import kind_class
+
+    with pytest.raises(ValueError, match=needle):
+        kind_class("tfidf")(abstain=value)
+
+
+def test_a_damaged_none_weight_is_a_model_error(gold_records, tmp_path):
+    from pipeline.classifiers.base import kind_class
+
+    kind_class("tfidf")().fit([r["text"] for r in gold_records], labels_of(gold_records)).save(tmp_path / "m")
+    assert_damaged_metadata_refused(tmp_path / "m", "none_weight", [{"stance_domestic": -1}, [2.0]])
+
+
+class TestHashedTfidfModel(BaseModelTest):
+    """TF-IDF over hashed n-grams: no vocabulary in the saved model."""
+
+    kind = "tfidf"
+    params = {"hashing": 4096}
+    overfit_params = {"C": 100.0, "hashing": 4096}
+
+    def test_saves_no_ngram_of_its_training_texts(self, fitted, tmp_path, gold_records):
+        model, _ = fitted
+        model.save(tmp_path / "m")
+        assert not (tmp_path / "m" / "vocab.json").exists()
+        word = next(w for w in gold_records[0]["text"].split() if len(w) > 3)
+        for path in (tmp_path / "m").iterdir():
+            assert word.encode("utf-8") not in path.read_bytes(), path
+
+    def test_bad_hashing_is_refused(self):
+        with pytest.raises(ValueError, match="hashing"):
+            self.make(hashing=3).check_params()

@@ -101,6 +101,9 @@ def test_fold_progress_says_where_it_is_and_how_long_is_left():
     ("transformer", {"epoch": 3}, "unknown transformer parameter(s): epoch"),
     ("transformer", {"pooling": "max"}, "pooling must be"),
     ("setfit", {"strategy": "triplet"}, "strategy must be"),
+    ("ensemble", {"members": "[{kind: tfidf}]"}, "at least two"),
+    ("ensemble", {"members": "[{kind: tfidf, params: {Cc: 1}}, {kind: majority}]"}, "member 0 (tfidf)"),
+    ("tfidf", {"abstain": "maybe"}, "abstain must be true, false or a mapping"),
 ])
 def test_a_bad_model_param_is_a_config_error_before_any_data_is_read(kind, params, needle, tmp_path):
     from pipeline.config import ConfigError
@@ -117,3 +120,14 @@ def test_good_params_of_every_kind_pass_the_check():
 
     for kind in ("tfidf", "encoder", "keyword", "majority", "transformer", "setfit"):
         check_model_params(load_config(None, [f"model.kind={kind}"]))
+    for name in ("default", "encoder", "tfidf"):
+        check_model_params(load_config(ROOT / "configs" / f"{name}.yaml"))
+
+
+def test_a_missing_gold_file_says_which_setting_names_it(tmp_path, gold_path):
+    from pipeline.train import TrainError
+
+    config = load_config(ROOT / "configs" / "tfidf.yaml", [f"data.gold=[{gold_path}, {tmp_path / 'gone.jsonl'}]"])
+    with pytest.raises(TrainError, match=r"gone.jsonl: no such file \(named in the config's data.gold"):
+        train(config, tmp_path / "m", run_cv=False)
+    assert not (tmp_path / "m").exists()

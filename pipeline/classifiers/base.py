@@ -40,6 +40,7 @@ KINDS: dict[str, str] = {
     "keyword": "pipeline.classifiers.baselines:KeywordModel",
     "transformer": "pipeline.classifiers.transformer:TransformerModel",
     "setfit": "pipeline.classifiers.setfit:SetFitModel",
+    "ensemble": "pipeline.classifiers.ensemble:EnsembleModel",
 }
 
 
@@ -87,6 +88,12 @@ class Model:
         self.name = name or self.kind
         self.version = version
         self.params = dict(params)
+        from .abstain import check_abstain
+
+        #: ``abstain``, a parameter of every kind: see :mod:`pipeline.classifiers.abstain`.
+        self.abstain = check_abstain(self.params.pop("abstain", False), self.fields)
+        #: The fitted NONE weight of each stance field (1: the head's own probabilities).
+        self.none_weight_: dict[str, float] = dict(self.abstain) if isinstance(self.abstain, dict) else {}
         if self.param_names is not None:
             unknown = sorted(set(self.params) - set(self.param_names))
             if unknown:
@@ -129,9 +136,46 @@ class Model:
             if bad:
                 raise ValueError(f"{field}: unknown label(s) {bad}; expected {'/'.join(LABELS[field])}")
             labels[field] = col
-        self._fit(self.normalize(texts), labels)
+        norm = self.normalize(texts)
+        self._fit(norm, labels)
+        if self.abstain is True:
+            self.none_weight_ = self._choose_none_weights(norm, labels)
         self.fitted_ = True
         return self
+
+    #: Folds of the inner cross-validation that ``abstain: true`` chooses the NONE weights on.
+    ABSTAIN_FOLDS: ClassVar[int] = 3
+
+    def _choose_none_weights(self, norm_texts: list[str], labels: dict[str, list]) -> dict[str, float]:
+        """Per stance field, the NONE weight that scores best on out-of-fold probabilities of
+        models of this kind fitted on the rest of these training texts (stratified folds)."""
+        from sklearn.model_selection import StratifiedKFold
+
+        from .abstain import choose_none_weight
+
+        out = {}
+        for f in (f for f in self.fields if f in ("stance_domestic", "stance_telegram")):
+            idx = np.array([i for i, lab in enumerate(labels[f]) if lab is not None])
+            y = np.array([labels[f][i] for i in idx])
+            _, counts = np.unique(y, return_counts=True)
+            if len(counts) < 2 or counts.min() < self.ABSTAIN_FOLDS:
+                out[f] = 1.0  # too few of a label to hold some back
+                continue
+            oof = np.zeros((len(idx), len(LABELS[f])))
+            folds = StratifiedKFold(self.ABSTAIN_FOLDS, shuffle=True, random_state=int(self.params.get("seed", 0)))
+            for tr, te in folds.split(idx, y):
+                inner_labels = {g: [labels[g][i] for i in idx[tr]] for g in self.fields}
+                if any(all(lab is None for lab in col) for col in inner_labels.values()):
+                    break  # another field has no label among these texts: its head cannot be fitted
+                inner = kind_class(self.kind)(normalizer=self.normalizer_config, fields=self.fields, **self.params)
+                inner._fit([norm_texts[i] for i in idx[tr]], inner_labels)
+                inner.fitted_ = True
+                oof[te] = inner._predict_proba([norm_texts[i] for i in idx[te]])[f]
+            else:
+                out[f] = choose_none_weight(y, oof, f)
+                continue
+            out[f] = 1.0
+        return out
 
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Class probabilities per field for raw texts (columns in ``classes_`` order)."""
@@ -143,7 +187,12 @@ class Model:
         norm_texts = list(norm_texts)
         if not norm_texts:
             return {f: np.zeros((0, len(LABELS[f]))) for f in self.fields}
-        return self._predict_proba(norm_texts)
+        proba = self._predict_proba(norm_texts)
+        if self.none_weight_:
+            from .abstain import reweight
+
+            proba = {f: reweight(p, f, self.none_weight_.get(f, 1.0)) for f, p in proba.items()}
+        return proba
 
     def predict(self, texts: Sequence[str]) -> dict[str, list[str]]:
         """The most probable label per field for each raw text."""
@@ -183,8 +232,9 @@ class Model:
             "classes": self.classes_,
             "normalizer": self.normalizer_config.to_dict(),
             "normalizer_versions": normalizer_versions(),
-            "params": self.params,
+            "params": {**self.params, **({"abstain": self.abstain} if self.abstain else {})},
             "training": self.training_info,
+            **({"none_weight": self.none_weight_} if self.none_weight_ else {}),
         }
 
     def save(self, directory: str | Path) -> Path:
@@ -218,6 +268,15 @@ class Model:
         except (TypeError, ValueError) as exc:
             raise ModelError(f"{meta_path}: {exc}") from None
         model.training_info = meta.get("training") or {}
+        weights = meta.get("none_weight") or {}
+        try:
+            from .abstain import check_abstain
+
+            model.none_weight_ = check_abstain(weights, model.fields) or {} if isinstance(weights, dict) else None
+        except ValueError as exc:
+            raise ModelError(f"{meta_path}: none_weight: {exc}") from None
+        if model.none_weight_ is None:
+            raise ModelError(f"{meta_path}: 'none_weight' must be a mapping of stance field to weight")
         _check_versions(meta.get("normalizer_versions"), meta_path)
         try:
             model._load_weights(Path(directory))

@@ -92,7 +92,7 @@ class LinearHeads:
         return out
 
     def save(self, path: Path) -> None:
-        np.savez(path, **self.arrays())
+        np.savez_compressed(path, **self.arrays())
 
     def load_arrays(self, data: Mapping[str, np.ndarray], prefix: str = "") -> "LinearHeads":
         """Take the heads from ``arrays()``-style arrays; ValueError if any is missing or malformed."""
