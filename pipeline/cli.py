@@ -236,6 +236,7 @@ class _Version(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .io import INPUT_FORMATS, OUTPUT_FORMATS
 
     parser = argparse.ArgumentParser(
         prog="nazar",
@@ -273,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True,
                    help="output file: .jsonl, .csv, .tsv or .parquet; '-' streams to standard output "
                         "(JSONL unless --output-format says otherwise; the summary stays on standard error)")
-    p.add_argument("--output-format", choices=["jsonl", "csv", "tsv", "parquet"],
+    p.add_argument("--output-format", choices=list(OUTPUT_FORMATS),
                    help="the output's format when its extension does not say it (always with -o -)")
     p.add_argument("--by", metavar="FIELD",
                    help="break the summary's counts down by this input field (e.g. source or date): "
@@ -281,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", metavar="FILE",
                    help="write the rejects here (default OUTPUT.rejects.jsonl; with -o - they are only "
                         "counted unless this is given)")
-    p.add_argument("--format", choices=["jsonl", "csv", "tsv", "parquet", "json", "text", "xlsx"],
+    p.add_argument("--format", choices=list(INPUT_FORMATS),
                    help="input format (default: from the input's extension; json: one array of records, "
                         "a .json file with one record per line is read as jsonl; text (.txt): one comment "
                         "per line, its id line-N, N its line number; xlsx: the first sheet, a header row "
