@@ -21,14 +21,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .normalize import MATCH_FOLD, PERSIAN_LETTERS
 from .resources import data_file
 
 __all__ = ["SentimentLexicon", "load_lexicon", "FEATURES"]
 
 _PKG_FILE = data_file("sentiment_lexicon.yaml")
 
-_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "\u200c": " ", "أ": "ا", "إ": "ا", "ـ": None})
-_LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"
+#: The matching fold of the targets, and the tatweel (ـ, a stretched letter) dropped.
+_FOLD = str.maketrans({**MATCH_FOLD, "ـ": None})
+_LETTERS = PERSIAN_LETTERS
 _BOUNDARY = f"[{_LETTERS}a-z0-9_]"
 _WORD = re.compile(rf"{_BOUNDARY}+")
 

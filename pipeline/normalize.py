@@ -54,7 +54,20 @@ from typing import Iterable
 
 __all__ = ["NormalizerConfig", "Normalizer", "emphasis_features", "DOMAIN_COMPOUNDS", "MESSENGER_DOMAINS",
            "MESSENGER_HANDLES",
-           "NORMALIZER_PACKAGES", "normalizer_versions"]
+           "NORMALIZER_PACKAGES", "normalizer_versions", "MATCH_FOLD", "PERSIAN_LETTERS", "fold_for_matching"]
+
+#: Letter variants folded together when words are matched against a list (targets, tone words):
+#: Arabic yeh/kaf and alef forms onto the Persian letters, a half-space onto a space. Every
+#: entry maps one character onto one, so offsets in the folded text are those of the original.
+MATCH_FOLD: dict[str, str] = {"ي": "ی", "ى": "ی", "ك": "ک", "ە": "ه", "\u200c": " ", "أ": "ا", "إ": "ا"}
+#: The Persian letters that make up a word, for word-boundary patterns.
+PERSIAN_LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"
+_MATCH_TABLE = str.maketrans(MATCH_FOLD)
+
+
+def fold_for_matching(text: str) -> str:
+    """``text`` with :data:`MATCH_FOLD` applied and lower-cased, the same length as ``text``."""
+    return text.translate(_MATCH_TABLE).lower()
 
 ZWNJ = "\u200c"
 

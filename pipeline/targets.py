@@ -23,11 +23,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .normalize import PERSIAN_LETTERS, fold_for_matching
+
 __all__ = ["Mention", "TargetSet", "load_targets", "find_mentions", "mention_features"]
 
 
-_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ە": "ه", "\u200c": " ", "أ": "ا", "إ": "ا"})
-_LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"
+_LETTERS = PERSIAN_LETTERS
 _WORD_CHAR = f"[{_LETTERS}a-z0-9_]"
 _SUFFIXES = ["ی", "ها", "های", "هایی", "ش", "و", "رو", "را", "م", "مون", "شون", "ه", "ای", "یه", "یی", "ست", "هاش",
              "ی‌ها", "ا", "یا", "یم", "ید", "ین", "ت", "تون"]
@@ -46,9 +47,8 @@ class Mention:
     text: str
 
 
-def _fold(text: str) -> str:
-    """Same-length folding used for matching (offsets stay valid)."""
-    return text.translate(_FOLD).lower()
+#: Same-length folding used for matching (offsets stay valid).
+_fold = fold_for_matching
 
 
 def _alias_regex(alias: str) -> str:
