@@ -74,10 +74,10 @@ ZWNJ = "\u200c"
 # ---------------------------------------------------------------------------
 # character classes
 # ---------------------------------------------------------------------------
-_PERSIAN_LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"
+_PERSIAN_LETTERS = PERSIAN_LETTERS
 #: letters that join to the following letter; a ZWNJ is only meaningful after one of them
 _DUAL_JOINING = set("بپتثجچحخسشصضطظعغفقکگلمنهیئ")
-_LETTER_CLASS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"
+_LETTER_CLASS = PERSIAN_LETTERS
 _FA_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 _AR_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 _LATIN_DIGITS = "0123456789"
