@@ -245,3 +245,14 @@ class TestHashedTfidfModel(BaseModelTest):
     def test_bad_hashing_is_refused(self):
         with pytest.raises(ValueError, match="hashing"):
             self.make(hashing=3).check_params()
+
+
+def test_abstain_fits_three_inner_models_for_both_stance_heads(gold_records, monkeypatch):
+    from pipeline.classifiers.base import kind_class
+
+    cls = kind_class("tfidf")
+    calls = []
+    real_fit = cls._fit
+    monkeypatch.setattr(cls, "_fit", lambda self, *a: calls.append(1) or real_fit(self, *a))
+    cls(abstain=True).fit([r["text"] for r in gold_records], labels_of(gold_records))
+    assert len(calls) == 1 + cls.ABSTAIN_FOLDS

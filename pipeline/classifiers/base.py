@@ -148,33 +148,40 @@ class Model:
 
     def _choose_none_weights(self, norm_texts: list[str], labels: dict[str, list]) -> dict[str, float]:
         """Per stance field, the NONE weight that scores best on out-of-fold probabilities of
-        models of this kind fitted on the rest of these training texts (stratified folds)."""
+        models of this kind fitted on the rest of these training texts: one inner cross-validation
+        (folds stratified on the stance labels together) serves every stance field."""
         from sklearn.model_selection import StratifiedKFold
 
         from .abstain import choose_none_weight
 
+        stance = [f for f in self.fields if f in ("stance_domestic", "stance_telegram")]
+        keep = {f: 1.0 for f in stance}  # the head's own probabilities, when there is too little to choose on
+        idx = np.array([i for i in range(len(norm_texts)) if any(labels[f][i] is not None for f in stance)])
+        if not stance or len(idx) < 2 * self.ABSTAIN_FOLDS:
+            return keep
+        strat = np.array(["|".join(str(labels[f][i]) for f in stance) for i in idx])
+        values, counts = np.unique(strat, return_counts=True)
+        rare = set(values[counts < self.ABSTAIN_FOLDS])
+        strat = np.where(np.isin(strat, list(rare)), "_rare", strat)
+        if (strat == "_rare").sum() and (strat == "_rare").sum() < self.ABSTAIN_FOLDS:
+            strat[strat == "_rare"] = values[counts.argmax()]  # too few even pooled: count them with the commonest
+        oof = {f: np.zeros((len(idx), len(LABELS[f]))) for f in stance}
+        folds = StratifiedKFold(self.ABSTAIN_FOLDS, shuffle=True, random_state=int(self.params.get("seed", 0)))
+        for tr, te in folds.split(idx, strat):
+            inner_labels = {g: [labels[g][i] for i in idx[tr]] for g in self.fields}
+            if any(all(lab is None for lab in col) for col in inner_labels.values()):
+                return keep  # a field has no label among these texts: its head cannot be fitted
+            inner = kind_class(self.kind)(normalizer=self.normalizer_config, fields=self.fields, **self.params)
+            inner._fit([norm_texts[i] for i in idx[tr]], inner_labels)
+            inner.fitted_ = True
+            proba = inner._predict_proba([norm_texts[i] for i in idx[te]])
+            for f in stance:
+                oof[f][te] = proba[f]
         out = {}
-        for f in (f for f in self.fields if f in ("stance_domestic", "stance_telegram")):
-            idx = np.array([i for i, lab in enumerate(labels[f]) if lab is not None])
-            y = np.array([labels[f][i] for i in idx])
-            _, counts = np.unique(y, return_counts=True)
-            if len(counts) < 2 or counts.min() < self.ABSTAIN_FOLDS:
-                out[f] = 1.0  # too few of a label to hold some back
-                continue
-            oof = np.zeros((len(idx), len(LABELS[f])))
-            folds = StratifiedKFold(self.ABSTAIN_FOLDS, shuffle=True, random_state=int(self.params.get("seed", 0)))
-            for tr, te in folds.split(idx, y):
-                inner_labels = {g: [labels[g][i] for i in idx[tr]] for g in self.fields}
-                if any(all(lab is None for lab in col) for col in inner_labels.values()):
-                    break  # another field has no label among these texts: its head cannot be fitted
-                inner = kind_class(self.kind)(normalizer=self.normalizer_config, fields=self.fields, **self.params)
-                inner._fit([norm_texts[i] for i in idx[tr]], inner_labels)
-                inner.fitted_ = True
-                oof[te] = inner._predict_proba([norm_texts[i] for i in idx[te]])[f]
-            else:
-                out[f] = choose_none_weight(y, oof, f)
-                continue
-            out[f] = 1.0
+        for f in stance:
+            rows = np.array([k for k, i in enumerate(idx) if labels[f][i] is not None])
+            gold = [labels[f][idx[k]] for k in rows]
+            out[f] = choose_none_weight(gold, oof[f][rows], f) if len(set(gold)) > 1 else 1.0
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
