@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     from pipeline.data import labels_of
     from pipeline.evaluate import paired_bootstrap, score
     from pipeline.schema import FIELDS
-    from pipeline.train import build_model, cross_validate, load_data
+    from pipeline.train import build_model, cross_validate, load_data, load_gold
 
     if args.threads:
         import torch
@@ -154,9 +154,7 @@ def main(argv=None) -> int:
 
     base = setup_config(args.setups[0], args, [])
     gold_files = args.gold or list(load_config(ROOT / "configs" / "default.yaml").data.gold)
-    parts = [(path, load_data(base, [path])) for path in gold_files]
-    gold = [r for _, records in parts for r in records]
-    sources = [path for path, records in parts for _ in records]
+    gold, sources = load_gold(base, gold_files)
     synth = load_data(base, synthetic) if synthetic else []
     log(f"gold: {len(gold)} comments from {', '.join(gold_files)}; synthetic: {len(synth)} comments from "
         f"{', '.join(synthetic) or 'none'}")

@@ -115,7 +115,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if (args.behaviour or args.benchmark) and not models:
         raise CliError("--behaviour and --benchmark need a model: add --model DIR")
     if args.cv:
-        from .train import cross_validate, load_data
+        from .train import cross_validate, load_data, load_gold
 
         config = load_config(args.config)
         config = dataclasses.replace(config, cv=dataclasses.replace(config.cv or CVConfig(), folds=args.cv))
@@ -123,9 +123,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             gold = load_labelled(args.gold, config.data.fields, text_field=args.text_field, id_field=args.id_field)
             sources = [str(args.gold)] * len(gold)
         else:
-            parts = [(path, load_data(config, [path])) for path in config.data.gold]
-            gold = [r for _, records in parts for r in records]
-            sources = [path for path, records in parts for _ in records]
+            gold, sources = load_gold(config)
         extra = load_data(config, config.data.extra)
         kinds = list(dict.fromkeys([config.model.kind, "majority", "keyword"]))
         res = cross_validate(config, gold, extra, kinds=kinds, n_boot=args.bootstrap, progress=log, sources=sources)

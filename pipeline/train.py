@@ -27,7 +27,8 @@ from .schema import LABELS, STANCE_FIELDS
 from .tables import CV_HEADER, VERSUS_HEADER, cv_rows, versus_rows
 from .errors import NazarError, require
 
-__all__ = ["build_model", "cross_validate", "load_data", "load_source", "train", "TrainError", "BASELINES"]
+__all__ = ["build_model", "cross_validate", "load_data", "load_gold", "load_source", "train", "TrainError",
+           "BASELINES"]
 
 #: Metrics summarised over cross-validation repeats.
 CV_METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "weighted_f1", "f_avg")
@@ -73,6 +74,13 @@ def load_source(config: TrainConfig, source: str | SourceConfig) -> list[dict]:
 def load_data(config: TrainConfig, sources: Sequence[str | SourceConfig]) -> list[dict]:
     """The records of several files (see :func:`load_source`), concatenated."""
     return [r for source in sources for r in load_source(config, source)]
+
+
+def load_gold(config: TrainConfig, files: Sequence[str] | None = None) -> tuple[list[dict], list[str]]:
+    """The gold records of ``files`` (default: the config's ``data.gold``), and beside each the path
+    of the file it came from, which :func:`cross_validate` reports on its own (``sources``)."""
+    parts = [(path, load_source(config, path)) for path in (files or config.data.gold)]
+    return ([r for _, records in parts for r in records], [path for path, records in parts for _ in records])
 
 
 def _as_source(source: str | SourceConfig) -> SourceConfig:
