@@ -2,7 +2,8 @@
 
 ``train(config, out_dir)`` cross-validates the configured model kind (and the
 baselines named in ``BASELINES``) with repeated stratified k-fold on the gold
-files, adding the ``extra`` files to every training fold only, then fits on
+files (grouped by ``cv.group_by`` when set, each gold file also scored on its own),
+adding the ``extra`` files to every training fold only, then fits on
 everything and writes the model directory: the weights, ``config.yaml`` (the
 resolved config), ``metrics.json`` and a model card ``README.md``.
 """
