@@ -98,23 +98,6 @@ def score(gold: Mapping[str, Sequence[str]], pred: Mapping[str, Sequence[str]],
     return {f: field_metrics(list(gold[f]), list(pred[f]), f) for f in fields if f in gold and f in pred}
 
 
-def _boot_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-
-
-def _boot_confusions(g: np.ndarray, p: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
-    codes = g[idx] * k + p[idx]  # (B, n)
-    offsets = (np.arange(idx.shape[0]) * k * k)[:, None]
-    return np.bincount((codes + offsets).ravel(), minlength=idx.shape[0] * k * k).reshape(-1, k, k)
-
-
-def _boot_metrics(gold, pred, field_name: str, idx: np.ndarray) -> dict[str, np.ndarray]:
-    k = len(LABELS[field_name])
-    cm = _boot_confusions(_codes(list(gold), field_name), _codes(list(pred), field_name), k, idx)
-    m = _from_confusion(cm, field_name)
-    return {key: m[key] for key in BOOTSTRAP_METRICS if key in m}
-
-
 def boot_weights(n: int, n_boot: int, seed: int, groups: Sequence | None = None) -> np.ndarray:
     """How many times each of ``n`` comments is drawn in each of ``n_boot`` resamples, ``(n_boot, n)``.
 
@@ -153,7 +136,7 @@ def bootstrap_ci(gold: Sequence[str], pred: Sequence[str], field_name: str, n_bo
     """95% percentile intervals ``{metric: [low, high]}`` over comments resampled with replacement."""
     if not len(gold):
         return {}
-    samples = _boot_metrics(gold, pred, field_name, _boot_indices(len(gold), n_boot, seed))
+    samples = weighted_boot_metrics(gold, pred, field_name, boot_weights(len(gold), n_boot, seed))
     return {key: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))] for key, v in samples.items()}
 
 
@@ -169,9 +152,10 @@ def paired_bootstrap(gold: Sequence[str], pred_a: Sequence[str], pred_b: Sequenc
     n = len(gold)
     if n == 0:
         return {}
-    idx = _boot_indices(n, n_boot, seed)
+    weights = boot_weights(n, n_boot, seed)
     point_a, point_b = field_metrics(gold, pred_a, field_name), field_metrics(gold, pred_b, field_name)
-    sa, sb = _boot_metrics(gold, pred_a, field_name, idx), _boot_metrics(gold, pred_b, field_name, idx)
+    sa = weighted_boot_metrics(gold, pred_a, field_name, weights)
+    sb = weighted_boot_metrics(gold, pred_b, field_name, weights)
     out = {}
     for key in sa:
         delta = point_a[key] - point_b[key]
