@@ -20,7 +20,7 @@ from .schema import FIELDS, LABELS
 from .errors import NazarError
 
 __all__ = ["DataError", "load_labelled", "rename_fields", "load_many", "label_counts", "labels_of", "LabelMapping", "iter_json_lines",
-           "iter_records", "group_value", "MISSING_VALUE"]
+           "iter_records", "group_value", "MISSING_VALUE", "strata", "RARE"]
 
 
 class DataError(NazarError, ValueError):
@@ -231,3 +231,19 @@ def group_value(record: Mapping, by: str) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         return MISSING_VALUE
     return str(value)
+
+
+#: The stratum that :func:`strata` pools rare keys into.
+RARE = "_rare"
+
+
+def strata(keys: Sequence[str], min_count: int):
+    """Stratification keys for folds (a numpy array): each key as it is, except keys seen fewer
+    than ``min_count`` times, which are pooled into :data:`RARE` (a fold splitter needs
+    ``min_count`` of each)."""
+    import numpy as np
+
+    keys = np.asarray(list(keys), dtype=object)
+    values, counts = np.unique(keys, return_counts=True)
+    rare = values[counts < min_count]
+    return np.where(np.isin(keys, rare), RARE, keys).astype(str)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .classifiers.base import Model, file_sha256, kind_class
 from .config import ConfigError, SourceConfig, TrainConfig, dump_config
-from .data import MISSING_VALUE, group_value, label_counts, labels_of, load_labelled
+from .data import MISSING_VALUE, group_value, label_counts, labels_of, load_labelled, strata
 from .metrics import boot_weights, score, weighted_boot_metrics
 from .schema import LABELS, STANCE_FIELDS
 from .tables import CV_HEADER, VERSUS_HEADER, cv_rows, versus_rows
@@ -137,13 +137,10 @@ def _cv_splits(cv, gold: list[dict], fields: Sequence[str], groups: list[str] | 
     (rare combinations pooled); with ``groups``, no group is split between folds."""
     from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
-    stance = [f for f in ("stance_domestic", "stance_telegram") if f in fields] or [fields[0]]
-    strat = np.array(["|".join(str(r[f]) for f in stance) for r in gold])
+    stance = [f for f in STANCE_FIELDS if f in fields] or [fields[0]]
     folds = min(cv.folds, len(gold))
-    counts = dict(zip(*np.unique(strat, return_counts=True)))
-    if min(counts.values()) < folds:
-        # Too few of a class to stratify on it: pool the rare classes together.
-        strat = np.array([s if counts[s] >= folds else "_rare" for s in strat])
+    # Too few of a class to stratify on it: the rare classes are pooled together.
+    strat = strata(["|".join(str(r[f]) for f in stance) for r in gold], folds)
     if groups is None:
         splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=cv.repeats, random_state=cv.seed)
         return list(splitter.split(np.zeros(len(gold)), strat))

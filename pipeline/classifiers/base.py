@@ -23,7 +23,8 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 
 from ..normalize import Normalizer, NormalizerConfig, normalizer_versions
-from ..schema import FIELDS, LABELS
+from ..data import RARE, strata
+from ..schema import FIELDS, LABELS, STANCE_FIELDS
 from ..errors import NazarError, NazarWarning
 
 __all__ = ["Model", "ModelError", "NotFittedError", "load_model", "model_hash", "model_files", "trained_on",
@@ -136,10 +137,14 @@ class Model:
             if bad:
                 raise ValueError(f"{field}: unknown label(s) {bad}; expected {'/'.join(LABELS[field])}")
             labels[field] = col
-        norm = self.normalize(texts)
-        self._fit(norm, labels)
+        return self.fit_normalized(self.normalize(texts), labels)
+
+    def fit_normalized(self, norm_texts: list[str], labels: dict[str, list]) -> "Model":
+        """Fit on texts already passed through :meth:`normalize`, with labels checked by :meth:`fit`
+        (an ensemble fits its members this way); with ``abstain: true``, also choose the NONE weights."""
+        self._fit(norm_texts, labels)
         if self.abstain is True:
-            self.none_weight_ = self._choose_none_weights(norm, labels)
+            self.none_weight_ = self._choose_none_weights(norm_texts, labels)
         self.fitted_ = True
         return self
 
@@ -154,17 +159,17 @@ class Model:
 
         from .abstain import choose_none_weight
 
-        stance = [f for f in self.fields if f in ("stance_domestic", "stance_telegram")]
+        stance = [f for f in self.fields if f in STANCE_FIELDS]
         keep = {f: 1.0 for f in stance}  # the head's own probabilities, when there is too little to choose on
         idx = np.array([i for i in range(len(norm_texts)) if any(labels[f][i] is not None for f in stance)])
         if not stance or len(idx) < 2 * self.ABSTAIN_FOLDS:
             return keep
-        strat = np.array(["|".join(str(labels[f][i]) for f in stance) for i in idx])
-        values, counts = np.unique(strat, return_counts=True)
-        rare = set(values[counts < self.ABSTAIN_FOLDS])
-        strat = np.where(np.isin(strat, list(rare)), "_rare", strat)
-        if (strat == "_rare").sum() and (strat == "_rare").sum() < self.ABSTAIN_FOLDS:
-            strat[strat == "_rare"] = values[counts.argmax()]  # too few even pooled: count them with the commonest
+        keys = ["|".join(str(labels[f][i]) for f in stance) for i in idx]
+        strat = strata(keys, self.ABSTAIN_FOLDS)
+        if 0 < (strat == RARE).sum() < self.ABSTAIN_FOLDS:
+            # Too few even pooled: count them with the commonest combination.
+            values, counts = np.unique(keys, return_counts=True)
+            strat[strat == RARE] = values[counts.argmax()]
         oof = {f: np.zeros((len(idx), len(LABELS[f]))) for f in stance}
         folds = StratifiedKFold(self.ABSTAIN_FOLDS, shuffle=True, random_state=int(self.params.get("seed", 0)))
         for tr, te in folds.split(idx, strat):
@@ -276,14 +281,14 @@ class Model:
             raise ModelError(f"{meta_path}: {exc}") from None
         model.training_info = meta.get("training") or {}
         weights = meta.get("none_weight") or {}
-        try:
-            from .abstain import check_abstain
+        if not isinstance(weights, dict):
+            raise ModelError(f"{meta_path}: 'none_weight' must be a mapping of stance field to weight")
+        from .abstain import check_abstain
 
-            model.none_weight_ = check_abstain(weights, model.fields) or {} if isinstance(weights, dict) else None
+        try:
+            model.none_weight_ = check_abstain(weights, model.fields) or {}
         except ValueError as exc:
             raise ModelError(f"{meta_path}: none_weight: {exc}") from None
-        if model.none_weight_ is None:
-            raise ModelError(f"{meta_path}: 'none_weight' must be a mapping of stance field to weight")
         _check_versions(meta.get("normalizer_versions"), meta_path)
         try:
             model._load_weights(Path(directory))

@@ -75,10 +75,7 @@ class EnsembleModel(Model):
     def _fit(self, norm_texts, labels) -> None:
         self.members_ = self._build_members()
         for member in self.members_:
-            member._fit(norm_texts, labels)
-            if member.abstain is True:
-                member.none_weight_ = member._choose_none_weights(norm_texts, labels)
-            member.fitted_ = True
+            member.fit_normalized(norm_texts, labels)
 
     def _predict_proba(self, norm_texts):
         out = {f: np.zeros((len(norm_texts), len(self.classes_[f]))) for f in self.fields}
