@@ -178,8 +178,8 @@ def _summarise(gold_labels: dict, preds: list[dict], fields: Sequence[str], samp
             if metric in per_repeat[0][f]:
                 res[f][metric] = {**_summary(np.array([r[f][metric] for r in per_repeat])),
                                   "ci95": _interval(samples[f][metric])}
-        none = [r[f]["per_class"].get("NONE", {}).get("precision") for r in per_repeat]
         if f in STANCE_FIELDS:
+            none = [r[f]["per_class"]["NONE"]["precision"] for r in per_repeat]
             res[f]["none_precision"] = _summary(np.array(none, dtype=float))
     return res
 
@@ -353,16 +353,14 @@ def _model_card(config: TrainConfig, model: Model, n_gold: int, counts: dict, tr
                    f"whole `{cv.group_by}` groups." if cv.group_by else "")
         lines += [f"{cv.repeats} × repeated {cv.folds}-fold cross-validation on the gold files "
                   "(extra files only ever in training folds). Mean over repeats, with a 95% bootstrap "
-                  f"interval.{grouped} Source `all` pools the gold files; each file's own figures follow.", "",
-                  "| " + " | ".join(CV_HEADER) + " |", "|---" * len(CV_HEADER) + "|"]
-        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in cv_rows(cv_result)]
+                  f"interval.{grouped} Source `all` pools the gold files; each file's own figures follow.", ""]
+        lines += _md_table(CV_HEADER, cv_rows(cv_result))
         versus = versus_rows(cv_result)
         if versus:
             lines += ["", "Difference in macro-F1, the first kind minus each baseline, in the same folds and on the "
                       "same bootstrap resamples (paired): mean, 95% interval, and the share of resamples in which "
-                      "it is above zero.", "",
-                      "| " + " | ".join(VERSUS_HEADER) + " |", "|---" * len(VERSUS_HEADER) + "|"]
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in versus]
+                      "it is above zero.", ""]
+            lines += _md_table(VERSUS_HEADER, versus)
     else:
         lines.append("No cross-validation was run (the config has no `cv` section).")
     use = config.card.intended_use or (
@@ -374,10 +372,14 @@ def _model_card(config: TrainConfig, model: Model, n_gold: int, counts: dict, tr
     return "\n".join(lines)
 
 
-def _md_cell(text: str) -> str:
-    """A table cell: file paths as code, pipes escaped."""
-    text = text.replace("|", "\\|")
-    return f"`{text}`" if "/" in text and " " not in text else text
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table's lines; in the rows, file paths become code and pipes are escaped."""
+    def cell(text: str) -> str:
+        text = text.replace("|", "\\|")
+        return f"`{text}`" if "/" in text and " " not in text else text
+
+    return (["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+            + ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows])
 
 
 def check_output_dir(out_dir: Path, force: bool) -> None:
