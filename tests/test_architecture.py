@@ -2,7 +2,7 @@
 
 Layers, lowest first: shared ground (errors, schema, resources, the work lock); text and
 file primitives (normalise, tokenise, io); what builds on them (targets, lexicon, data,
-config, metrics, tables); models (the kinds and the checkpoint builder); jobs (label and
+config, metrics, tables); models (the kinds, the checkpoint builder and the static-embedding distiller); jobs (label and
 its engines, evaluate and its report, behaviour, train, agreement); the command line. A
 module may import from its own layer or any lower one. A new module must be given a layer here.
 """
@@ -21,7 +21,7 @@ LAYERS = [
     {"targets", "lexicon", "data", "config", "metrics", "tables"},
     {"classifiers", "classifiers.base", "classifiers.heads", "classifiers.baselines", "classifiers.encoder",
      "classifiers.tfidf", "classifiers.transformer", "classifiers.setfit", "classifiers.abstain",
-     "classifiers.ensemble", "convert"},
+     "classifiers.ensemble", "convert", "distill"},
     {"labeller", "label", "ray_engine", "evaluate", "report", "behaviour", "train", "agreement"},
     {"cli", "__main__", ""},
 ]
