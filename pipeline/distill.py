@@ -23,7 +23,6 @@ is among its five nearest under the encoder.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -93,11 +92,9 @@ class StaticReport:
 
 def static_fingerprint(directory: str | Path) -> str:
     """sha256 of the vector table (``model.safetensors``) of a static model directory."""
-    h = hashlib.sha256()
-    with open(Path(directory) / "model.safetensors", "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from .classifiers.base import file_sha256
+
+    return file_sha256(Path(directory) / "model.safetensors")
 
 
 def read_static_info(directory: str | Path) -> dict:
@@ -240,14 +237,11 @@ def build_e5_static(out_dir: str | Path | None = None, source: str | Path | None
     ``out_dir`` is replaced only with ``overwrite`` and only if it is an earlier
     build. Returns ``out_dir``.
     """
-    from .convert import DEFAULT_VERIFY_TEXTS, build_e5_small, staged_directory
+    from .convert import DEFAULT_VERIFY_TEXTS, build_e5_small, check_replaceable, staged_directory
 
     log = log or (lambda m: None)
     out_dir = Path(out_dir).expanduser() if out_dir else default_checkpoint_dir("e5-static")
-    if out_dir.exists() and not overwrite:
-        raise DistillError(f"{out_dir} already exists (overwrite it with --force)")
-    if out_dir.exists() and not (not any(out_dir.iterdir()) or (out_dir / STATIC_INFO).is_file()):
-        raise DistillError(f"{out_dir} exists and is not a static model built here; not replacing it")
+    check_replaceable(out_dir, overwrite, STATIC_INFO, "a static model", DistillError)
     if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or dims < 2):
         raise DistillError(f"dims must be an integer of at least 2 (or none), got {dims!r}")
     texts = list(DEFAULT_VERIFY_TEXTS if verify_texts is None else verify_texts)

@@ -344,11 +344,13 @@ class EncoderModel(Model):
             raise ModelError(f"{directory}: model.json records no fingerprint of its static encoder")
         candidates = [Path(p).expanduser() for p in (recorded.get("path"), self._static_dir) if p]
         candidates.append(default_static_dir())
+        from ..distill import DistillError, read_static_info
+
         seen = []
         for cand in dict.fromkeys(candidates):
             try:
-                got = json.loads((cand / "static.json").read_text(encoding="utf-8")).get("fingerprint")
-            except (OSError, ValueError, AttributeError):
+                got = read_static_info(cand)["fingerprint"]
+            except DistillError:
                 seen.append(f"{cand} (no static model)")
                 continue
             if got == want:
