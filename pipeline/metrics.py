@@ -18,7 +18,8 @@ import numpy as np
 from .schema import FAVOR_AGAINST, FIELDS, LABELS, STANCE_FIELDS
 
 __all__ = ["field_metrics", "score", "bootstrap_ci", "paired_bootstrap", "calibration", "confusion_matrix",
-           "cohen_kappa", "BOOTSTRAP_METRICS", "boot_weights", "weighted_boot_metrics"]
+           "cohen_kappa", "fleiss_kappa_table", "krippendorff_alpha_table", "agreement_stats", "BOOTSTRAP_METRICS",
+           "boot_weights", "weighted_boot_metrics"]
 
 
 #: Metrics that get bootstrap intervals and paired comparisons.
@@ -206,3 +207,102 @@ def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
     if expected == 1.0:
         return 1.0
     return (observed - expected) / (1 - expected)
+
+
+def _count_table(units: Sequence[Sequence[str | None]], labels: Sequence[str]) -> np.ndarray:
+    """Per unit, how many raters gave each label (``None`` = not rated)."""
+    index = {lab: k for k, lab in enumerate(labels)}
+    table = np.zeros((len(units), len(labels)))
+    for i, unit in enumerate(units):
+        for lab in unit:
+            if lab is not None:
+                table[i, index[lab]] += 1
+    return table
+
+
+def fleiss_kappa_table(table: np.ndarray) -> float:
+    """Fleiss' kappa of a units × labels count table (every unit rated by the same number of raters)."""
+    table = np.asarray(table, dtype=np.float64)
+    n = table.sum(axis=1)
+    if len(table) == 0 or n.min() < 2 or n.max() != n.min():
+        return float("nan")
+    m = n[0]
+    p_unit = ((table * (table - 1)).sum(axis=1)) / (m * (m - 1))
+    shares = table.sum(axis=0) / table.sum()
+    expected = float((shares ** 2).sum())
+    observed = float(p_unit.mean())
+    return 1.0 if expected == 1.0 else (observed - expected) / (1 - expected)
+
+
+def krippendorff_alpha_table(table: np.ndarray) -> float:
+    """Krippendorff's alpha (nominal) of a units × labels count table; units rated once are left out."""
+    table = np.asarray(table, dtype=np.float64)
+    m = table.sum(axis=1)
+    table, m = table[m >= 2], m[m >= 2]
+    if len(table) == 0:
+        return float("nan")
+    # The coincidence matrix's diagonal and margins are all nominal alpha needs.
+    agree = float((table * (table - 1) / (m - 1)[:, None]).sum())
+    margins = table.sum(axis=0)
+    total = float(margins.sum())
+    expected = float((margins * (margins - 1)).sum()) / (total - 1)
+    observed_dis, expected_dis = total - agree, total - expected
+    if expected_dis == 0:
+        return 1.0
+    return 1.0 - observed_dis / expected_dis
+
+
+def agreement_stats(units: Sequence[Sequence[str | None]], labels: Sequence[str], n_boot: int = 1000,
+                    seed: int = 0) -> dict:
+    """Agreement of several raters on nominal labels: one list per unit (``None`` where a rater gave none).
+
+    Returns ``n`` (units rated at least twice), ``agreement`` (share of those where all raters
+    agree), ``alpha`` (Krippendorff's, nominal), ``kappa`` — Cohen's for two raters, Fleiss'
+    for more (over the units every rater rated) — and a 95% bootstrap interval over units for
+    each (``*_ci95``).
+    """
+    units = [list(u) for u in units]
+    raters = max((len(u) for u in units), default=0)
+    table = _count_table(units, labels)
+    rated = table.sum(axis=1)
+    multi = rated >= 2
+    full = rated == raters
+    if raters == 2:
+        pairs = [(u[0], u[1]) for u, ok in zip(units, full) if ok]
+
+        def kappa(idx):
+            if len(idx) == 0:
+                return float("nan")
+            return cohen_kappa([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
+        k_units = len(pairs)
+    else:
+        full_table = table[full]
+
+        def kappa(idx):
+            return fleiss_kappa_table(full_table[idx])
+        k_units = int(full.sum())
+    multi_table = table[multi]
+    same = (multi_table.max(axis=1) == multi_table.sum(axis=1)) if len(multi_table) else np.zeros(0, bool)
+
+    def stats(idx_multi, idx_full):
+        return (float(same[idx_multi].mean()) if len(idx_multi) else float("nan"),
+                krippendorff_alpha_table(multi_table[idx_multi]), kappa(idx_full))
+
+    point = stats(np.arange(len(multi_table)), np.arange(k_units))
+    rng = np.random.default_rng(seed)
+    boots = []
+    if len(multi_table) > 1 and n_boot:
+        # Resample units; the full-rating units are resampled within themselves.
+        for _ in range(n_boot):
+            a = rng.integers(0, len(multi_table), len(multi_table))
+            b = rng.integers(0, k_units, k_units) if k_units else np.zeros(0, int)
+            boots.append(stats(a, b))
+    boots = np.array(boots, dtype=np.float64) if boots else np.full((0, 3), np.nan)
+
+    def ci(k):
+        col = boots[:, k][np.isfinite(boots[:, k])] if len(boots) else np.zeros(0)
+        return [float(np.percentile(col, 2.5)), float(np.percentile(col, 97.5))] if len(col) else [float("nan")] * 2
+
+    return {"n": int(multi.sum()), "raters": raters, "agreement": point[0], "agreement_ci95": ci(0),
+            "alpha": point[1], "alpha_ci95": ci(1), "kappa": point[2], "kappa_ci95": ci(2),
+            "kappa_kind": "cohen" if raters == 2 else "fleiss", "kappa_n": k_units}

@@ -73,3 +73,45 @@ def test_cli_agreement_without_common_ids(tmp_path, capsys):
     b = write_jsonl(tmp_path / "b.jsonl", [{"id": "2", "sentiment": "POSITIVE"}])
     assert main(["agreement", str(a), str(b)]) == 1
     assert "no id is in both" in capsys.readouterr().err
+
+
+# -- more than two raters: Fleiss' kappa and Krippendorff's alpha --------------------------------
+def test_fleiss_kappa_of_the_textbook_table():
+    """Fleiss (1971) as worked on Wikipedia: 10 subjects, 14 raters, 5 categories, kappa 0.210."""
+    from pipeline.metrics import fleiss_kappa_table
+
+    table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
+             [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    assert fleiss_kappa_table(table) == pytest.approx(0.210, abs=5e-4)
+
+
+def test_krippendorff_alpha_of_the_canonical_example_with_missing_ratings():
+    """Krippendorff (2011), 4 coders, 12 units, some unrated: nominal alpha 0.743."""
+    from pipeline.metrics import agreement_stats
+
+    coders = ["1 2 3 3 2 1 4 1 2 . . .", "1 2 3 3 2 2 4 1 2 5 . 3", ". 3 3 3 2 3 4 2 2 5 1 .",
+              "1 2 3 3 2 4 4 1 2 5 1 ."]
+    rows = [[None if v == "." else v for v in c.split()] for c in coders]
+    units = [list(u) for u in zip(*rows)]
+    stats = agreement_stats(units, ["1", "2", "3", "4", "5"], n_boot=0)
+    assert stats["alpha"] == pytest.approx(0.743, abs=5e-4)
+    assert stats["n"] == 11  # the last unit has one rating
+    assert stats["kappa_kind"] == "fleiss"
+
+
+def test_two_raters_kappa_is_cohens_and_intervals_hold_the_point():
+    import random
+
+    from pipeline.metrics import agreement_stats, cohen_kappa
+
+    rng = random.Random(3)
+    a = [rng.choice("xyz") for _ in range(80)]
+    b = [v if rng.random() < 0.7 else rng.choice("xyz") for v in a]
+    stats = agreement_stats(list(zip(a, b)), list("xyz"), n_boot=300, seed=1)
+    assert stats["kappa"] == pytest.approx(cohen_kappa(a, b))
+    assert stats["agreement"] == pytest.approx(sum(x == y for x, y in zip(a, b)) / 80)
+    for k in ("kappa", "alpha", "agreement"):
+        low, high = stats[f"{k}_ci95"]
+        assert low <= stats[k] <= high and high - low > 0
+    # nominal alpha and Cohen's kappa differ only by the small-sample correction
+    assert abs(stats["alpha"] - stats["kappa"]) < 0.02
