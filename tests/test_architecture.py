@@ -3,7 +3,7 @@
 Layers, lowest first: shared ground (errors, schema, resources, the work lock); text and
 file primitives (normalise, tokenise, io); what builds on them (targets, lexicon, data,
 config, metrics, tables); models (the kinds, the checkpoint builder and the static-embedding distiller); jobs (label and
-its engines, evaluate and its report, behaviour, train, agreement); the command line. A
+its engines, evaluate and its report, behaviour, train, agreement, the annotation loop); the command line. A
 module may import from its own layer or any lower one. A new module must be given a layer here.
 """
 from __future__ import annotations
@@ -22,7 +22,9 @@ LAYERS = [
     {"classifiers", "classifiers.base", "classifiers.heads", "classifiers.baselines", "classifiers.encoder",
      "classifiers.tfidf", "classifiers.transformer", "classifiers.setfit", "classifiers.abstain",
      "classifiers.ensemble", "convert", "distill"},
-    {"labeller", "label", "ray_engine", "evaluate", "report", "behaviour", "train", "agreement"},
+    {"labeller", "label", "ray_engine", "evaluate", "report", "behaviour", "train", "agreement",
+     "annotate", "annotate.records", "annotate.select", "annotate.exchange", "annotate.merge", "annotate.audit",
+     "annotate.terminal"},
     {"cli", "__main__", ""},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
