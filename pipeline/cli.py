@@ -728,8 +728,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "self-confidence, the given one does not), ranked by margin. A flag is a "
                                     "question for a person, not a verdict.")
     p.add_argument("--gold", action="append", required=True, metavar="FILE", help="labelled file (repeatable)")
-    p.add_argument("--config", metavar="C", help="training config whose model is cross-validated (default: the "
-                                                 "built-in defaults; configs/tfidf.yaml is fastest)")
+    p.add_argument("--config", metavar="C", help="training config whose model is cross-validated (default: a "
+                                                 "TF-IDF model, e.g. configs/default.yaml for the default model)")
     p.add_argument("--folds", type=int, default=5, help="folds (default: 5)")
     p.add_argument("--seed", type=int, help="seed of the folds (default: the config's cv.seed)")
     p.add_argument("-o", "--output", help="write the ranked flags as JSONL (id, text, flagged fields, labels, "

@@ -131,6 +131,8 @@ def label_batch(batch: str | Path, output: str | Path, annotator: str | None = N
     batch, output = Path(batch), Path(output)
     if output.resolve() == batch.resolve():
         raise AnnotateError(f"{output} is the batch itself; write the labels elsewhere")
+    if reorder:
+        visual("")  # python-bidi missing: say so before the first comment
     records = read_records(batch)
     skips = skipped_path(output)
     done = _done_ids(output, skips)
