@@ -611,3 +611,14 @@ def test_cli_label_refuses_the_batch_as_output(tmp_path, capsys):
     batch, _ = _batch(tmp_path, n=2)
     assert main(["annotate", "label", str(batch), "-o", str(batch)]) == 1
     assert "batch itself" in capsys.readouterr().err
+
+
+def test_diversity_uses_the_encoders_embeddings_when_the_model_has_one(tfidf_model_dir):
+    from pipeline.labeller import BatchLabeller
+    from pipeline.resources import default_model_dir
+
+    entries = [{"rec": {"text": t}} for t in ("سروش خیلی خوبه", "تلگرام فیلتر شد", "ایتا کنده")]
+    vectors = select_mod._embeddings(entries, BatchLabeller(default_model_dir()))
+    assert vectors is not None and vectors.shape[0] == 3
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    assert select_mod._embeddings(entries, BatchLabeller(tfidf_model_dir)) is None

@@ -223,7 +223,10 @@ def _embeddings(entries: list[dict], labeller) -> np.ndarray | None:
     if embed is None or not entries:
         return None
     texts = labeller.model.normalize([e["rec"]["text"] for e in entries])
-    x = np.asarray(embed(texts), dtype=np.float64)
+    try:
+        x = np.asarray(embed(texts), dtype=np.float64)
+    except AttributeError:  # an ensemble none of whose members has an encoder
+        return None
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms == 0, 1.0, norms)
 

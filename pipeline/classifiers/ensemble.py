@@ -85,6 +85,16 @@ class EnsembleModel(Model):
                 out[f] += w * proba[f]
         return out
 
+    def embed(self, norm_texts) -> np.ndarray:
+        """The sentence embeddings of the first member that has an encoder (members share the normaliser).
+
+        :class:`AttributeError` when none has one, as for a model without ``embed``.
+        """
+        for member in self.members_:
+            if callable(getattr(member, "embed", None)):
+                return member.embed(norm_texts)
+        raise AttributeError(f"no member of ensemble {self.name!r} has an encoder")
+
     def _save_weights(self, directory: Path) -> None:
         for i, member in enumerate(self.members_):
             member.save(directory / "members" / str(i))
