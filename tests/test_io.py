@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pipeline.io as pio
+import pipeline.io.json_array as pio_json
 from pipeline.io import (CsvWriter, InputError, JsonlWriter, ParquetWriter, flat_columns, input_format,
                          output_format, read_csv, read_items, read_json_array, read_jsonl, read_parquet,
                          read_text, read_yaml_mapping)
@@ -245,7 +245,7 @@ def _as_jsonl(elements) -> list:
        st.sampled_from([1, 3, 64, 1 << 16]))
 def test_a_json_array_yields_what_jsonl_yields_for_the_same_records(elements, indent, chunk):
     data = json.dumps(elements, ensure_ascii=False, indent=indent).encode("utf-8")
-    old, pio._JSON_CHUNK = pio._JSON_CHUNK, chunk  # small chunks cut elements at every byte
+    old, pio_json._JSON_CHUNK = pio_json._JSON_CHUNK, chunk  # small chunks cut elements at every byte
     try:
         items = list(read_json_array(io.BytesIO(data)))
         assert [it.line for it in items] == list(range(1, len(elements) + 1))
@@ -258,7 +258,7 @@ def test_a_json_array_yields_what_jsonl_yields_for_the_same_records(elements, in
             assert [(r.line, r.record, r.reason) for r in rest] == [(r.line, r.record, r.reason)
                                                                    for r in items[k + 1:]]
     finally:
-        pio._JSON_CHUNK = old
+        pio_json._JSON_CHUNK = old
 
 
 @FUZZ
