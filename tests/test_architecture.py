@@ -17,7 +17,8 @@ from conftest import ROOT
 
 LAYERS = [
     {"errors", "schema", "resources", "worklock"},
-    {"normalize", "tokenize", "io", "io.items", "io.files", "io.formats", "io.json_array", "io.readers", "io.writers"},
+    {"normalize", "normalize.chars", "normalize.entities", "normalize.spacing", "normalize.halfspace",
+     "normalize.emphasis", "normalize.normalizer", "tokenize", "io", "io.items", "io.files", "io.formats", "io.json_array", "io.readers", "io.writers"},
     {"targets", "lexicon", "data", "config", "metrics", "tables"},
     {"classifiers", "classifiers.base", "classifiers.heads", "classifiers.baselines", "classifiers.encoder",
      "classifiers.tfidf", "classifiers.transformer", "classifiers.setfit", "classifiers.abstain",
