@@ -226,10 +226,12 @@ def test_a_checkpoint_that_fails_verification_is_not_written(tmp_path, monkeypat
         return convert.VerifyReport(texts=len(texts), layers=1, ids_equal=0, ties=0, count_equal=len(texts),
                                     weights_equal=True, round_trip_equal=True)
 
-    monkeypatch.setattr(convert, "verify_checkpoint", failing)
+    from pipeline.convert import build
+
+    monkeypatch.setattr(build, "verify_checkpoint", failing)
     small = {"embeddings.word_embeddings.weight": np.zeros((4, 4), dtype=np.float32)}
-    monkeypatch.setattr(convert, "bert_state_dict", lambda e5, layers: small)
-    monkeypatch.setattr(convert, "_tokenizer_files", lambda e5, out: (out / "tokenizer.json").write_text("{}"))
+    monkeypatch.setattr(build, "bert_state_dict", lambda e5, layers: small)
+    monkeypatch.setattr(build, "_tokenizer_files", lambda e5, out: (out / "tokenizer.json").write_text("{}"))
     out = tmp_path / "ckpt"
     with pytest.raises(ConversionError, match="does not match the engine; nothing written"):
         build_e5_small(out, layers=1)
