@@ -88,7 +88,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .classifiers.base import load_model, trained_on
     from .config import CVConfig, load_config
     from .data import load_labelled
-    from .evaluate import Report, SavedPredictions, evaluate, run_benchmark
+    from .benchmark import run_benchmark
+    from .evaluate import Report, SavedPredictions, evaluate
     from .resources import default_model_dir
 
     if not (args.gold or args.behaviour or args.benchmark or args.cv):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..io import Item, input_format, input_total, read_items
+from ..io import Item, input_format, read_items
 from ..schema import FIELDS, LABELS
 from . import AnnotateError
 from .records import PREDICTION_KEYS, gold_keys, text_key
