@@ -20,7 +20,7 @@ LAYERS = [
     {"normalize", "normalize.chars", "normalize.entities", "normalize.spacing", "normalize.halfspace",
      "normalize.emphasis", "normalize.normalizer", "tokenize", "io", "io.items", "io.files", "io.formats", "io.json_array", "io.readers", "io.writers"},
     {"targets", "lexicon", "data", "config", "metrics", "tables"},
-    {"classifiers", "classifiers.base", "classifiers.heads", "classifiers.baselines", "classifiers.encoder",
+    {"classifiers", "classifiers.params", "classifiers.base", "classifiers.heads", "classifiers.baselines", "classifiers.encoder",
      "classifiers.tfidf", "classifiers.transformer", "classifiers.setfit", "classifiers.abstain",
      "classifiers.ensemble", "convert", "convert.e5file", "convert.weights", "convert.tokenizer", "convert.verify",
      "convert.build", "distill"},

@@ -26,6 +26,7 @@ from ..normalize import Normalizer, NormalizerConfig, normalizer_versions
 from ..data import RARE, strata
 from ..schema import FIELDS, LABELS, STANCE_FIELDS
 from ..errors import NazarError, NazarWarning
+from .params import Param, check_typed
 
 __all__ = ["Model", "ModelError", "NotFittedError", "load_model", "model_hash", "model_files", "trained_on",
            "KINDS"]
@@ -74,6 +75,9 @@ class Model:
     #: The parameters this kind takes (``params`` in a config); another name is an error when the
     #: model is built, so a typo never passes silently. ``None``: the kind checks its own.
     param_names: ClassVar[tuple[str, ...] | None] = None
+    #: The types and bounds of the parameters (see :mod:`pipeline.classifiers.params`): a value
+    #: that does not fit is an error when the model is built, before any data is read.
+    param_types: ClassVar[Mapping[str, Param]] = {}
 
     def __init__(self, normalizer: NormalizerConfig | Mapping | None = None,
                  fields: Sequence[str] = FIELDS, name: str | None = None,
@@ -100,6 +104,7 @@ class Model:
             if unknown:
                 raise ValueError(f"unknown {self.kind} parameter(s): {', '.join(unknown)}; "
                                  f"known: {', '.join(self.param_names)}")
+        check_typed(self.kind, self.params, self.param_types)
         #: What the model was trained on (files, their SHA-256 and sizes), set by ``train``.
         self.training_info: dict = {}
         self._normalizer: Normalizer | None = None

@@ -18,6 +18,7 @@ from ..schema import LABELS
 from ..targets import find_mentions
 from ..resources import data_file
 from .base import Model, ModelError
+from .params import Param
 
 __all__ = ["MajorityModel", "KeywordModel", "load_keywords", "KEYWORDS_FILE"]
 
@@ -26,7 +27,8 @@ class MajorityModel(Model):
     """Predicts each field's most frequent training label, with the training label frequencies as probabilities."""
 
     kind = "majority"
-    param_names = ("seed",)
+    param_types = {"seed": Param("int", nullable=True, help="random seed")}
+    param_names = tuple(param_types)
 
     def _fit(self, norm_texts, labels) -> None:
         self.prior_ = {}
@@ -142,7 +144,8 @@ class KeywordModel(Model):
     """
 
     kind = "keyword"
-    param_names = ("lexicon", "seed")
+    param_types = {"lexicon": Param("str", nullable=True, help="a lexicon YAML file"), "seed": Param("int", nullable=True, help="random seed")}
+    param_names = tuple(param_types)
 
     def _fit(self, norm_texts, labels) -> None:
         self.lexicon_ = load_keywords(self.params.get("lexicon"))

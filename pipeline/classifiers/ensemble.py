@@ -15,6 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from .base import Model, ModelError, kind_class
+from .params import Param
 
 __all__ = ["EnsembleModel"]
 
@@ -22,6 +23,7 @@ __all__ = ["EnsembleModel"]
 class EnsembleModel(Model):
     kind = "ensemble"
     param_names = ("members", "weights", "seed")
+    param_types = {"seed": Param("int", nullable=True, help="random seed")}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import Model
+from .params import Param
 from .heads import LinearHeads
 
 __all__ = ["TfidfModel", "TfidfFeatures"]
@@ -110,17 +111,19 @@ class TfidfModel(Model):
     """
 
     kind = "tfidf"
-    param_names = ("C", "word_ngrams", "char_ngrams", "max_features", "hashing", "seed")
-
-    def check_params(self) -> None:
-        h = self.params.get("hashing")
-        if h is not None and (isinstance(h, bool) or not isinstance(h, int) or not 2 ** 8 <= h <= 2 ** 24):
-            raise ValueError(f"tfidf parameter 'hashing' must be null or a number of columns from 256 to "
-                             f"16777216 (e.g. 65536), not {h!r}")
+    param_types = {
+        "C": Param("number", above=0, help="inverse regularisation of the logistic heads"),
+        "word_ngrams": Param("ngram_range", help="word n-gram lengths"),
+        "char_ngrams": Param("ngram_range", help="character n-gram lengths"),
+        "max_features": Param("int", minimum=1, nullable=True, help="vocabulary size per analyzer"),
+        "hashing": Param("int", minimum=2 ** 8, maximum=2 ** 24, nullable=True,
+                         help="hash the n-grams into this many columns per analyzer"),
+        "seed": Param("int", nullable=True, help="random seed"),
+    }
+    param_names = tuple(param_types)
 
     def _features(self) -> TfidfFeatures:
         p = self.params
-        self.check_params()
         return TfidfFeatures(word_ngrams=p.get("word_ngrams", (1, 2)), char_ngrams=p.get("char_ngrams", (2, 5)),
                              max_features=p.get("max_features", 50000), hashing=p.get("hashing"))
 
