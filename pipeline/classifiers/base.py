@@ -104,7 +104,7 @@ class Model:
             if unknown:
                 raise ValueError(f"unknown {self.kind} parameter(s): {', '.join(unknown)}; "
                                  f"known: {', '.join(self.param_names)}")
-        check_typed(self.kind, self.params, self.param_types)
+        self.params = check_typed(self.kind, self.params, self.param_types)
         #: What the model was trained on (files, their SHA-256 and sizes), set by ``train``.
         self.training_info: dict = {}
         self._normalizer: Normalizer | None = None

@@ -7,6 +7,7 @@ parameter and what it takes, instead of failing inside scikit-learn halfway thro
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -70,10 +71,20 @@ class Param:
                 and (self.above is None or value > self.above))
 
 
-def check_typed(kind: str, params: Mapping[str, Any], spec: Mapping[str, Param]) -> None:
-    """Raise :class:`ValueError` for the first value of ``params`` that its :class:`Param` refuses."""
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def check_typed(kind: str, params: Mapping[str, Any], spec: Mapping[str, Param]) -> dict[str, Any]:
+    """``params`` checked against ``spec``: :class:`ValueError` for the first value its :class:`Param`
+    refuses. A number written as text (YAML reads ``5e-5``, without a dot, as a string) becomes a float."""
+    out = dict(params)
     for name, value in params.items():
         param = spec.get(name)
-        if param is not None and not param.valid(value):
+        if param is None:
+            continue
+        if param.type == "number" and isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+            value = out[name] = float(value)
+        if not param.valid(value):
             about = f" ({param.help})" if param.help else ""
             raise ValueError(f"{kind} parameter {name!r}{about} must be {param.describe()}, not {value!r}")
+    return out

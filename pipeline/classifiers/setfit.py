@@ -53,6 +53,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .base import Model, ModelError
+from .params import Param
 from .heads import LinearHeads
 from .transformer import (check_common_params, import_torch, length_order, mean_pool, pick_device, quiet_hub,
                           resolve_checkpoint, seeded)
@@ -149,6 +150,18 @@ class SetFitModel(Model):
 
     kind = "setfit"
     param_names = tuple(DEFAULTS)
+    param_types = {
+        "checkpoint": Param("str", nullable=True, help="a local checkpoint directory"),
+        "strategy": Param("str", help="contrastive or frozen"),
+        "pair_epochs": Param("int", minimum=0),
+        "num_pairs": Param("int", minimum=1),
+        "lr": Param("number", above=0, help="learning rate"),
+        "warmup_ratio": Param("number", minimum=0, maximum=1),
+        "weight_decay": Param("number", minimum=0),
+        "freeze_embeddings": Param("bool"),
+        "C": Param("number", above=0, help="inverse regularisation of the logistic heads"),
+        "seed": Param("int", nullable=True, help="random seed"),
+    }
     requires = ("torch", "transformers")
 
     #: Receives one progress line per pair epoch during ``fit``.

@@ -63,6 +63,7 @@ import numpy as np
 
 from ..schema import LABELS
 from .base import Model, ModelError
+from .params import Param
 
 __all__ = ["TransformerModel", "DEFAULT_CHECKPOINT", "ARCHITECTURE", "resolve_checkpoint", "import_torch",
            "quiet_hub", "mean_pool", "pick_device", "seeded", "length_order", "check_common_params"]
@@ -314,6 +315,17 @@ class TransformerModel(Model):
 
     kind = "transformer"
     param_names = tuple(DEFAULTS)
+    param_types = {
+        "checkpoint": Param("str", help="a local checkpoint directory, or a hub id in the local cache"),
+        "lr": Param("number", above=0, help="learning rate"),
+        "warmup_ratio": Param("number", minimum=0, maximum=1),
+        "weight_decay": Param("number", minimum=0),
+        "dropout": Param("number", minimum=0, maximum=1),
+        "min_dev": Param("int", minimum=0),
+        "pooling": Param("str", help="mean or cls"),
+        "freeze_embeddings": Param("bool"),
+        "seed": Param("int", nullable=True, help="random seed"),
+    }
     requires = ("torch", "transformers", "datasets")
 
     #: Receives one progress line per epoch during ``fit``.

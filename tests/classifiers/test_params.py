@@ -7,7 +7,7 @@ from pipeline.classifiers.base import kind_class
 from pipeline.classifiers.params import Param, check_typed
 from pipeline.cli import main
 
-KINDS = ["tfidf", "encoder", "majority", "keyword", "ensemble"]
+KINDS = ["tfidf", "encoder", "majority", "keyword", "ensemble", "transformer", "setfit"]
 #: A value each declared type refuses.
 WRONG = {"number": "abc", "int": 2.5, "bool": "yes", "str": 7, "ngram_range": 3}
 
@@ -36,6 +36,13 @@ def test_param_bounds(param, good, bad):
         assert param.valid(v), v
     for v in bad:
         assert not param.valid(v), v
+
+
+def test_a_number_written_as_text_is_read_as_one():
+    """YAML reads 5e-5 (no dot) as a string: a number parameter takes it as the number it spells."""
+    assert check_typed("t", {"lr": "5e-5", "x": "5e-5"}, {"lr": Param("number", above=0)}) == {"lr": 5e-5, "x": "5e-5"}
+    with pytest.raises(ValueError, match="'lr'"):
+        check_typed("t", {"lr": "fast"}, {"lr": Param("number", above=0)})
 
 
 def test_the_message_names_the_kind_the_parameter_and_what_it_takes():
