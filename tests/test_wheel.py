@@ -78,3 +78,15 @@ def test_the_installed_wheel_labels_the_sample_outside_the_checkout(wheel, tmp_p
 
     label_file(work / "comments.jsonl", tmp_path / "checkout.jsonl", progress=False)
     assert rows == read_jsonl(tmp_path / "checkout.jsonl")  # the same model, the same labels
+    # the annotation loop runs from the wheel too: select a batch, export it, audit a gold file
+    shutil.copy(ROOT / "data" / "gold" / "seed.jsonl", work / "gold.jsonl")
+    for args in (["annotate", "select", "comments.jsonl", "-n", "5", "-o", "batch.jsonl", "--gold", "gold.jsonl",
+                  "-q"],
+                 ["annotate", "export", "batch.jsonl", "-o", "tasks.json"],
+                 ["annotate", "audit", "--gold", "gold.jsonl", "-o", "audit.jsonl", "-q"]):
+        proc = subprocess.run([env_dir / "bin" / "nazar", *args], cwd=work, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, (args, proc.stderr)
+    assert len(read_jsonl(work / "batch.jsonl")) == 5
+    assert (work / "tasks.label_config.xml").is_file()
+    assert (work / "audit.jsonl").is_file()
