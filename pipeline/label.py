@@ -3,8 +3,8 @@
 :func:`label_file` streams a JSONL, CSV/TSV or Parquet file (or standard
 input) through it in chunks. Each chunk is written atomically as a part file
 into a work directory beside the output (``OUTPUT.parts/``) and a manifest
-records the progress, so that a run killed at any moment continues with
-``resume=True``; at the end the parts are joined into the output (JSONL, CSV,
+records the progress (:mod:`pipeline.resume`), so that a run killed at any moment continues
+with ``resume=True``; at the end the parts are joined into the output (JSONL, CSV,
 TSV or Parquet by its extension) in input order, rejected records go to
 ``OUTPUT.rejects.jsonl`` with their line number, id and reason, and the work
 directory is removed. The counts always reconcile
@@ -15,7 +15,6 @@ the duplicate-id policies live in :mod:`pipeline.labeller` (re-exported here).
 from __future__ import annotations
 
 import errno
-import hashlib
 import itertools
 import json
 import sys
@@ -32,65 +31,13 @@ from .io import input_format as _input_format
 from .labeller import (DUPLICATE_POLICIES, BatchLabeller, ByCounts, DuplicateIds, LabelError, LabelInterrupted,
                        LabelSummary, _chunks, _Progress, duplicate_ids, reason_kind, rejects_path,
                        work_dir)
+from .resume import MANIFEST_FORMAT, _check_resumable, _fingerprint, _load_manifest, _part, _save_manifest
 from .worklock import Locked, WorkLock
 
 __all__ = ["BatchLabeller", "ByCounts", "LabelSummary", "LabelError", "LabelInterrupted", "label_file", "rejects_path",
            "work_dir", "ENGINES"]
 
-MANIFEST_FORMAT = 1
 ENGINES = ("local", "ray")
-
-
-# -- manifest ----------------------------------------------------------------------------------------
-def _fingerprint(path: Path) -> dict:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return {"path": str(path.resolve()), "size": path.stat().st_size, "sha256": h.hexdigest()}
-
-
-def _part(work: Path, index: int, rejects: bool = False) -> Path:
-    return work / (f"part-{index:08d}" + (".rejects.jsonl" if rejects else ".jsonl"))
-
-
-def _load_manifest(work: Path) -> dict:
-    path = work / "manifest.json"
-    if not path.is_file():
-        raise LabelError(f"{work} holds no manifest.json, so it cannot be resumed; pass --force to start over")
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LabelError(f"{path}: unreadable manifest ({exc}); pass --force to start over") from None
-    if not isinstance(state, dict) or state.get("format") != MANIFEST_FORMAT:
-        raise LabelError(f"{path}: not a manifest this version of nazar writes; pass --force to start over")
-    return state
-
-
-def _save_manifest(work: Path, state: dict) -> None:
-    atomic_write_text(work / "manifest.json", json.dumps(state, ensure_ascii=False, indent=1) + "\n")
-
-
-def _check_resumable(state: dict, fingerprint: dict | None, mhash: str, options: dict, work: Path) -> None:
-    if fingerprint is None:
-        raise LabelError("a run reading standard input cannot be resumed; pass --force to start over")
-    old = state.get("input") or {}
-    if old.get("sha256") != fingerprint["sha256"] or old.get("size") != fingerprint["size"]:
-        raise LabelError(f"cannot resume: the input changed since the interrupted run "
-                         f"(was {old.get('size')} bytes, sha256 {str(old.get('sha256'))[:12]}…; now "
-                         f"{fingerprint['size']} bytes, sha256 {fingerprint['sha256'][:12]}…); "
-                         f"pass --force to start over")
-    if state.get("model_hash") != mhash:
-        was = state.get("model", {})
-        raise LabelError(f"cannot resume: the model changed since the interrupted run (it used "
-                         f"{was.get('name')} {was.get('version')}, hash {str(state.get('model_hash'))[:12]}…; "
-                         f"now hash {mhash[:12]}…); pass --force to start over")
-    old_options = state.get("options", {})
-    diff = [f"{k} {old_options.get(k)!r} → {options.get(k)!r}" for k in dict.fromkeys([*old_options, *options])
-            if old_options.get(k) != options.get(k)]
-    if diff:
-        raise LabelError("cannot resume with different options: " + "; ".join(diff) +
-                         " (use the interrupted run's options, or pass --force to start over)")
 
 
 def _reading(keep: Sequence[str], by: str | None) -> list[str]:

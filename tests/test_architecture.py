@@ -24,7 +24,7 @@ LAYERS = [
      "classifiers.tfidf", "classifiers.transformer", "classifiers.setfit", "classifiers.abstain",
      "classifiers.ensemble", "convert", "convert.e5file", "convert.weights", "convert.tokenizer", "convert.verify",
      "convert.build", "distill"},
-    {"labeller", "label", "ray_engine", "evaluate", "benchmark", "report", "behaviour", "train", "agreement",
+    {"labeller", "label", "resume", "ray_engine", "evaluate", "benchmark", "report", "behaviour", "train", "agreement",
      "annotate", "annotate.records", "annotate.select", "annotate.exchange", "annotate.merge", "annotate.audit",
      "annotate.terminal"},
     {"cli", "__main__", ""},
