@@ -81,9 +81,12 @@ def test_mentions_on_normalised_text():
 
 
 def test_mention_is_frozen():
+    import dataclasses
+
     m = find_mentions("ایتا")[0]
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         m.start = 3  # type: ignore[misc]
+    assert m.start == 0
 
 
 def test_features():
