@@ -97,6 +97,8 @@ def mean_pooled(model, tokenizer, texts: Sequence[str], batch_size: int = 32, pr
     """L2-normalised mean over all tokens of the last hidden state, as e5 pools."""
     import torch
 
+    from ..classifiers.transformer import mean_pool
+
     texts = [prefix + t for t in texts]
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     # batches of similar length waste little on padding; rows go back to input order
@@ -106,9 +108,7 @@ def mean_pooled(model, tokenizer, texts: Sequence[str], batch_size: int = 32, pr
         for a in range(0, len(texts), batch_size):
             idx = order[a:a + batch_size]
             enc = tokenizer([texts[i] for i in idx], padding=True, return_tensors="pt")
-            hidden = model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1)
+            pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
             out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
     return out
 
