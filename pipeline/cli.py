@@ -290,6 +290,7 @@ def cmd_annotate_select(args: argparse.Namespace) -> int:
 def cmd_annotate_export(args: argparse.Namespace) -> int:
     from .annotate.exchange import write_label_studio, write_sheet
     from .annotate.records import check_new_output, read_records
+    from .schema import FIELDS
 
     records = read_records(args.batch)
     if not records:
@@ -302,15 +303,9 @@ def cmd_annotate_export(args: argparse.Namespace) -> int:
               "(Label Studio: project → Settings → Labeling Interface → Code)")
     else:
         write_sheet(records, out, delimiter="\t" if fmt == "tsv" else ",")
-        print(f"{len(records)} rows written to {out}: fill the columns {', '.join(_fields())} "
+        print(f"{len(records)} rows written to {out}: fill the columns {', '.join(FIELDS)} "
               "(and note), then run nazar annotate import on it")
     return EXIT_OK
-
-
-def _fields():
-    from .schema import FIELDS
-
-    return FIELDS
 
 
 def cmd_annotate_import(args: argparse.Namespace) -> int:

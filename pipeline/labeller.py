@@ -147,14 +147,18 @@ class BatchLabeller:
 
     def label_texts(self, texts: Sequence[str]) -> dict[str, list]:
         """Labels and rounded probabilities for raw texts (see the class docstring)."""
-        proba = self.proba(texts)
+        return self.labels_from(self.proba(texts))
+
+    def labels_from(self, proba: Mapping[str, np.ndarray]) -> dict[str, list]:
+        """What :meth:`label_texts` returns, from probabilities :meth:`proba` already gave."""
+        n = len(next(iter(proba.values()))) if proba else 0
         out: dict[str, list] = {}
         for f in self.model.fields:
             cls = self.classes[f]
             out[f] = [cls[i] for i in proba[f].argmax(axis=1)]
         probs = []
         rounded = {f: np.round(proba[f], self.decimals).tolist() for f in self.model.fields}
-        for r in range(len(texts)):
+        for r in range(n):
             probs.append({f: dict(zip(self.classes[f], rounded[f][r])) for f in self.model.fields})
         out["probs"] = probs
         return out

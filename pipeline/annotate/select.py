@@ -114,10 +114,10 @@ class _Pool:
         return [self.entries[k] for _, _, k in sorted(self.heap, reverse=True)]
 
 
-def _labelled(entry_rec: dict, labeller, k: int, proba, classes, score: float) -> dict:
+def _labelled(entry_rec: dict, labeller, k: int, labels: dict[str, list], score: float) -> dict:
     rec = {key: v for key, v in entry_rec.items() if key not in FIELDS and key not in PREDICTION_KEYS}
-    rec["predicted"] = {f: classes[f][int(np.argmax(proba[f][k]))] for f in proba}
-    rec["probs"] = {f: dict(zip(classes[f], np.round(proba[f][k], 4).tolist())) for f in proba}
+    rec["predicted"] = {f: labels[f][k] for f in labeller.model.fields}
+    rec["probs"] = labels["probs"][k]
     rec["model"] = labeller.model_info
     rec["selection"] = {"score": round(float(score), 4)}
     return rec
@@ -184,9 +184,10 @@ def select(dump: str | Path, n: int, model=None, strategy: str = "mixed", *, see
             return
         proba = labeller.proba([it.record["text"] for it, _ in ok])
         scores = uncertainty(proba, classes, rare, rare_weight)
+        labels = labeller.labels_from(proba)
         for k, (it, key) in enumerate(ok):
             h = _hash(seed, key)
-            entry = {"rec": _labelled(dict(it.record, id=it.id), labeller, k, proba, classes, scores[k]),
+            entry = {"rec": _labelled(dict(it.record, id=it.id), labeller, k, labels, scores[k]),
                      "key": key, "score": float(scores[k])}
             uncertain.offer(float(scores[k]), -h, key, entry)
             sample.offer(-h, 0, key, entry)

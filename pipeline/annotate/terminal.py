@@ -192,10 +192,10 @@ def label_batch(batch: str | Path, output: str | Path, annotator: str | None = N
             os.fsync(fh.fileno())
         history.append((path, size, k))
         k += 1
-    final = _done_ids(output, skips)
-    counts["labelled"] = len(_done_ids(output) & {r["id"] for r in records})
-    counts["skipped"] = len(_done_ids(skips) & {r["id"] for r in records})
-    counts["left"] = len([r for r in records if r["id"] not in final])
+    ids = {r["id"] for r in records}
+    labelled, skipped = _done_ids(output) & ids, _done_ids(skips) & ids
+    counts["labelled"], counts["skipped"] = len(labelled), len(skipped)
+    counts["left"] = len(ids - labelled - skipped)
     print(f"\n{counts['labelled']} labelled, {counts['skipped']} skipped, {counts['left']} left "
           f"({output})", file=out)
     return counts
