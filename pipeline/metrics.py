@@ -7,7 +7,7 @@ for the stance fields SemEval-2016's ``f_avg`` (mean F1 of FAVOR and AGAINST),
 (rows gold, columns predicted, in :data:`pipeline.schema.LABELS` order); bootstrap
 intervals over comments, paired-bootstrap comparisons, calibration and Cohen's kappa.
 Nothing here reads files or renders: :mod:`pipeline.evaluate` runs models and
-:mod:`pipeline.tables` and :mod:`pipeline.report` show the results.
+:mod:`pipeline.tables` and :mod:`pipeline.evaluate` show the results.
 """
 from __future__ import annotations
 

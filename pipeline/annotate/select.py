@@ -131,11 +131,11 @@ def select(dump: str | Path, n: int, model=None, strategy: str = "mixed", *, see
            progress: Callable[[int, int | None], None] | None = None) -> Selection:
     """The ``n`` comments of ``dump`` most worth labelling (see the module docstring).
 
-    ``model``: a model directory, a loaded model or a :class:`~pipeline.labeller.BatchLabeller`
+    ``model``: a model directory, a loaded model or a :class:`~pipeline.label.BatchLabeller`
     (default: the default model). ``gold``: labelled files whose ids and texts are skipped.
     ``progress(records read, input position)`` is called after each chunk.
     """
-    from ..labeller import BatchLabeller
+    from ..label import BatchLabeller
 
     if strategy not in STRATEGIES:
         raise AnnotateError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")

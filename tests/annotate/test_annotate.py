@@ -614,7 +614,7 @@ def test_cli_label_refuses_the_batch_as_output(tmp_path, capsys):
 
 
 def test_diversity_uses_the_encoders_embeddings_when_the_model_has_one(tfidf_model_dir):
-    from pipeline.labeller import BatchLabeller
+    from pipeline.label import BatchLabeller
     from pipeline.resources import default_model_dir
 
     entries = [{"rec": {"text": t}} for t in ("سروش خیلی خوبه", "تلگرام فیلتر شد", "ایتا کنده")]

@@ -174,7 +174,7 @@ def test_stale_parts_and_temporary_files_are_ignored(tmp_path, small_dump, tfidf
 
 def test_resume_after_every_part_was_written_but_before_the_join(tmp_path, small_dump, tfidf_model_dir,
                                                                   monkeypatch):
-    import pipeline.label as label_mod
+    import pipeline.label.job as label_mod
 
     out = tmp_path / "o.jsonl"
 

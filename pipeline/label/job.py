@@ -1,16 +1,8 @@
-"""The labelling job: records in, one labelled record (or one reject) out per input.
-
-:func:`label_file` streams a JSONL, CSV/TSV or Parquet file (or standard
-input) through it in chunks. Each chunk is written atomically as a part file
-into a work directory beside the output (``OUTPUT.parts/``) and a manifest
-records the progress (:mod:`pipeline.resume`), so that a run killed at any moment continues
-with ``resume=True``; at the end the parts are joined into the output (JSONL, CSV,
-TSV or Parquet by its extension) in input order, rejected records go to
-``OUTPUT.rejects.jsonl`` with their line number, id and reason, and the work
-directory is removed. The counts always reconcile
-(``read == labelled + rejected``). ``engine="ray"`` runs the same labeller on
-a Ray cluster (:mod:`pipeline.ray_engine`). The labeller itself, the summary and
-the duplicate-id policies live in :mod:`pipeline.labeller` (re-exported here).
+"""The local labelling job: :func:`label_file` streams a file (or standard input) through a
+:class:`~pipeline.label.labeller.BatchLabeller` in chunks, each written atomically as a part file
+into ``OUTPUT.parts/`` with the progress in a manifest (:mod:`pipeline.label.resume`), then joins
+the parts into the output in input order and the rejects into ``OUTPUT.rejects.jsonl``.
+``engine="ray"`` hands the same work to :mod:`pipeline.label.ray_engine`.
 """
 from __future__ import annotations
 
@@ -23,19 +15,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .classifiers.base import Model, ModelError
-from .errors import require
-from .io import (MAX_TEXT_CHARS, OUTPUT_FORMATS, InputError, Item, JsonlWriter, StreamWriter, atomic_write_text,
+from ..classifiers.base import Model, ModelError
+from ..errors import require
+from ..io import (MAX_TEXT_CHARS, OUTPUT_FORMATS, InputError, Item, JsonlWriter, StreamWriter, atomic_write_text,
                  compression, input_total, open_writer, output_format, read_items, sniff)
-from .io import input_format as _input_format
+from ..io import input_format as _input_format
 from .labeller import (DUPLICATE_POLICIES, BatchLabeller, ByCounts, DuplicateIds, LabelError, LabelInterrupted,
                        LabelSummary, _chunks, _Progress, duplicate_ids, reason_kind, rejects_path,
                        work_dir)
 from .resume import MANIFEST_FORMAT, _check_resumable, _fingerprint, _load_manifest, _part, _save_manifest
-from .worklock import Locked, WorkLock
+from ..worklock import Locked, WorkLock
 
-__all__ = ["BatchLabeller", "ByCounts", "LabelSummary", "LabelError", "LabelInterrupted", "label_file", "rejects_path",
-           "work_dir", "ENGINES"]
+__all__ = ["label_file", "ENGINES"]
 
 ENGINES = ("local", "ray")
 

@@ -28,7 +28,7 @@ def dump(tmp_path_factory, gold_records):
 
 
 def test_ray_engine_matches_the_local_engine(local_ray, dump, tmp_path, tfidf_model_dir):
-    from pipeline.ray_engine import label_with_ray
+    from pipeline.label.ray_engine import label_with_ray
 
     local = tmp_path / "local.jsonl"
     label_file(dump, local, model=tfidf_model_dir, progress=False)
@@ -78,7 +78,7 @@ def test_ray_engine_reads_a_json_array_like_the_local_engine(local_ray, dump, tm
 
 def test_ray_engine_reads_a_text_file_in_line_ranges_like_the_local_engine(local_ray, tmp_path, gold_records,
                                                                              tfidf_model_dir):
-    from pipeline.ray_engine import label_with_ray
+    from pipeline.label.ray_engine import label_with_ray
 
     lines = [("" if i % 53 == 3 else gold_records[i % len(gold_records)]["text"].replace("\n", " "))
              for i in range(1200)]
@@ -96,7 +96,7 @@ def test_ray_engine_reads_a_text_file_in_line_ranges_like_the_local_engine(local
 @pytest.mark.parametrize("policy", ["first", "reject"])
 def test_ray_engine_applies_the_duplicate_id_policy_like_the_local_engine(policy, local_ray, tmp_path,
                                                                           gold_records, tfidf_model_dir):
-    from pipeline.ray_engine import label_with_ray
+    from pipeline.label.ray_engine import label_with_ray
 
     rows = [{"id": f"d{i % 300}", "text": gold_records[i % len(gold_records)]["text"]} for i in range(400)]
     src = write_jsonl(tmp_path / "dup.jsonl", rows)

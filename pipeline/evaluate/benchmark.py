@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NazarError
-from .metrics import bootstrap_ci, field_metrics
-from .resources import CHECKOUT_DIR
-from .schema import LABELS
-from .tables import benchmark_text
+from ..errors import NazarError
+from ..metrics import bootstrap_ci, field_metrics
+from ..resources import CHECKOUT_DIR
+from ..schema import LABELS
+from ..tables import benchmark_text
 
 __all__ = ["BenchmarkError", "load_benchmark", "run_benchmark", "benchmark_text"]
 
@@ -40,7 +40,7 @@ def _resolve(path: str, config_dir: Path) -> Path:
 
 def load_benchmark(path: str | Path) -> dict:
     """Read and check a benchmark config (see ``configs/benchmarks/sentiment.yaml``)."""
-    from .io import read_yaml_mapping
+    from ..io import read_yaml_mapping
 
     path = Path(path)
     data = read_yaml_mapping(path, "benchmark config", BenchmarkError)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT, write_jsonl
 from pipeline.cli import main
-from pipeline.benchmark import run_benchmark
+from pipeline.evaluate.benchmark import run_benchmark
 from pipeline.evaluate import bootstrap_ci, calibration, evaluate, field_metrics, paired_bootstrap, score
 from pipeline.schema import FIELDS
 
@@ -210,7 +210,7 @@ def test_benchmark_scores_only_positive_against_negative(tmp_path):
 
 
 def test_shipped_benchmark_config_is_valid():
-    from pipeline.benchmark import load_benchmark
+    from pipeline.evaluate.benchmark import load_benchmark
 
     cfg = load_benchmark(ROOT / "configs" / "benchmarks" / "sentiment.yaml")
     names = [c["name"] for c in cfg["corpora"]]

@@ -304,7 +304,7 @@ def test_kept_values_json_cannot_hold_become_strings(tmp_path, tfidf_model_dir):
 @pytest.mark.parametrize("to_stdout", [False, True])
 def test_progress_moves_within_a_chunk(to_stdout, tmp_path, gold_records, tfidf_model_dir, monkeypatch):
     """One big chunk, classified in small batches: the progress line advances batch by batch."""
-    import pipeline.label as label_mod
+    import pipeline.label.job as label_mod
 
     clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s after the last
     monkeypatch.setattr(label_mod.time, "perf_counter", lambda: float(next(clock)))

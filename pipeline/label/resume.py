@@ -10,7 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .io import atomic_write_text
+from ..io import atomic_write_text
 from .labeller import LabelError
 
 MANIFEST_FORMAT = 1

@@ -23,12 +23,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .io import (InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl,
+from ..io import (InputError, JsonlWriter, input_total, open_writer, read_csv, read_json_array, read_jsonl,
                  prob_column, read_parquet, read_text)
-from .worklock import Locked, WorkLock
+from ..worklock import Locked, WorkLock
 from .labeller import (BatchLabeller, DuplicateIds, LabelError, LabelSummary, duplicate_ids, reason_kind,
                        rejects_path, work_dir)
-from .resources import default_model_dir
+from ..resources import default_model_dir
 
 __all__ = ["label_with_ray", "CommentSource"]
 
@@ -278,7 +278,7 @@ def _expected_records(path, fmt: str) -> int | None:
 
 def _local_check(model_dir: Path) -> BatchLabeller:
     """Load the model on the driver once: a bad directory fails before any worker starts."""
-    from .classifiers.base import ModelError
+    from ..classifiers.base import ModelError
 
     try:
         return BatchLabeller(model_dir, cache_size=0)

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from pipeline.behaviour import (BehaviourError, expected_labels, generate, load_templates, run_behaviour)
+from pipeline.evaluate.behaviour import (BehaviourError, expected_labels, generate, load_templates, run_behaviour)
 from pipeline.cli import main
 from pipeline.schema import FIELDS, LABELS
 

@@ -28,9 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .schema import FIELDS, LABELS
-from .errors import NazarError
-from .resources import data_file
+from ..schema import FIELDS, LABELS
+from ..errors import NazarError
+from ..resources import data_file
 
 __all__ = ["Case", "BEHAVIOUR_FILE", "load_templates", "generate", "expected_labels", "run_behaviour",
            "behaviour_text", "BehaviourError"]
@@ -66,7 +66,7 @@ class Case:
 
 
 def load_templates(path: str | Path | None = None) -> dict:
-    from .io import read_yaml_mapping
+    from ..io import read_yaml_mapping
 
     path = Path(path) if path is not None else BEHAVIOUR_FILE
     data = read_yaml_mapping(path, "behaviour templates", BehaviourError)

@@ -6,8 +6,8 @@ batches of similar length) and remembers the labels of recently seen texts in
 a bounded LRU cache, so the repeated comments of a dump cost nothing. Beside it:
 the run's :class:`LabelSummary` (with its :class:`ByCounts` breakdown), the
 progress line, the duplicate-id policies (:class:`DuplicateIds`) and the paths of
-a run's rejects and work directory. :mod:`pipeline.label` (the local job) and
-:mod:`pipeline.ray_engine` build on this module; it imports neither.
+a run's rejects and work directory. :mod:`pipeline.label.job` (the local job) and
+:mod:`pipeline.label.ray_engine` build on this module; it imports neither.
 """
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .classifiers.base import Model, load_model, model_hash
-from .errors import NazarError
-from .io import InputError, Item, flat_columns, prob_column, read_items
-from .resources import default_model_dir
+from ..classifiers.base import Model, load_model, model_hash
+from ..errors import NazarError
+from ..io import InputError, Item, flat_columns, prob_column, read_items
+from ..resources import default_model_dir
 
 __all__ = ["BatchLabeller", "ByCounts", "LabelSummary", "LabelError", "LabelInterrupted", "DuplicateIds",
            "DUPLICATE_POLICIES", "duplicate_ids", "shared_ids", "id_digest", "reason_kind", "rejects_path",

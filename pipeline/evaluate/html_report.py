@@ -154,7 +154,7 @@ def render_html(report) -> str:
                 out.append(f"<figure><img alt='reliability diagram {escape(name)}' "
                            f"src='data:image/png;base64,{rel}'></figure>")
     if report.by:
-        from .tables import by_text
+        from ..tables import by_text
 
         out.append(f"<h2>By {escape(report.by['field'])}</h2><pre>{escape(by_text(report.by))}</pre>")
     if report.comparisons:
@@ -164,7 +164,7 @@ def render_html(report) -> str:
                  f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]", f"{c['p_value']:.3f}"] for c in report.comparisons]
         out.append(_rows(["field", "A", "B", "metric", "A − B", "95% CI", "p"], rows, left=4))
     if report.cv:
-        from .tables import _cv_text
+        from ..tables import _cv_text
 
         out.append(f"<h2>Cross-validation</h2><pre>{escape(_cv_text(report.cv))}</pre>")
     if report.behaviour:
@@ -174,7 +174,7 @@ def render_html(report) -> str:
                 for name, cap in b["capabilities"].items()]
         out.append(_rows(["capability", "type", "cases", "failed", "failure rate"], rows, left=2))
     if report.benchmark:
-        from .tables import benchmark_text
+        from ..tables import benchmark_text
 
         out.append(f"<h2>Benchmark</h2><pre>{escape(benchmark_text(report.benchmark))}</pre>")
     for s in report.models:
