@@ -21,7 +21,7 @@ LAYERS = [
      "normalize.emphasis", "normalize.normalizer", "tokenize", "io", "io.items", "io.files", "io.formats", "io.json_array", "io.readers", "io.writers"},
     {"targets", "lexicon", "data", "config", "metrics", "tables"},
     {"classifiers", "classifiers.params", "classifiers.base", "classifiers.heads", "classifiers.baselines", "classifiers.encoder",
-     "classifiers.tfidf", "classifiers.transformer", "classifiers.setfit", "classifiers.abstain",
+     "classifiers.tfidf", "classifiers.torch_common", "classifiers.transformer", "classifiers.setfit", "classifiers.abstain",
      "classifiers.ensemble", "convert", "convert.e5file", "convert.weights", "convert.tokenizer", "convert.verify",
      "convert.build", "distill"},
     {"label", "label.labeller", "label.job", "label.resume", "label.ray_engine", "evaluate", "evaluate.scoring",

@@ -55,8 +55,8 @@ import numpy as np
 from .base import Model, ModelError
 from .params import Param
 from .heads import LinearHeads
-from .transformer import (check_common_params, import_torch, length_order, mean_pool, pick_device, quiet_hub,
-                          resolve_checkpoint, seeded)
+from .torch_common import (check_common_params, import_torch, length_order, mean_pool, pick_device, quiet_hub,
+                           resolve_checkpoint, seeded)
 
 __all__ = ["SetFitModel", "sample_pairs", "ARCHITECTURE"]
 

@@ -50,11 +50,8 @@ model of this kind is fitted, loaded or used.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import random
-import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -64,12 +61,10 @@ import numpy as np
 from ..schema import LABELS
 from .base import Model, ModelError
 from .params import Param
+from .torch_common import (DEFAULT_CHECKPOINT, check_common_params, import_torch, length_order, mean_pool,
+                           missing_weights_message, pick_device, quiet_hub, resolve_checkpoint, seeded)
 
-__all__ = ["TransformerModel", "DEFAULT_CHECKPOINT", "ARCHITECTURE", "resolve_checkpoint", "import_torch",
-           "quiet_hub", "mean_pool", "pick_device", "seeded", "length_order", "check_common_params"]
-
-#: ParsBERT (v3, zero-width-non-joiner aware), the checkpoint the recipe was published for.
-DEFAULT_CHECKPOINT = "HooshvareLab/bert-fa-zwnj-base"
+__all__ = ["TransformerModel", "DEFAULT_CHECKPOINT", "ARCHITECTURE"]
 
 #: One-paragraph description stored in ``model.json`` and usable in model cards.
 ARCHITECTURE = (
@@ -99,128 +94,12 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
 }
 
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name
 _IGNORE = -100  # label index left out of the loss (PyTorch's cross-entropy convention)
 _MASKED_LOGIT = -1e4  # logit given to classes a field never saw in training
 
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def _missing_weights_message(checkpoint: str, detail: str) -> str:
-    return (f"transformer checkpoint {checkpoint!r}: {detail}. No weights are downloaded here. "
-            f"On a machine with internet access fetch them, e.g. "
-            f"`huggingface-cli download {DEFAULT_CHECKPOINT} --local-dir DIR`, copy DIR to this machine "
-            f"and pass it with `--set model.params.checkpoint=DIR` (or `checkpoint: DIR` under model.params)")
-
-
-def resolve_checkpoint(checkpoint: str) -> str:
-    """The local directory (or cached hub id) to load ``checkpoint`` from, without network access.
-
-    Raises :class:`ModelError` with instructions when no weights are present.
-    """
-    checkpoint = str(checkpoint)
-    path = Path(checkpoint).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ModelError(_missing_weights_message(checkpoint, f"directory {path} has no config.json"))
-        return str(path)
-    if not _HUB_ID.fullmatch(checkpoint) or path.exists():
-        raise ModelError(_missing_weights_message(checkpoint, "no such directory"))
-    try:
-        from huggingface_hub import try_to_load_from_cache
-        cached = try_to_load_from_cache(checkpoint, "config.json")
-    except Exception:  # an invalid repo id or an unreadable cache: treat as not cached
-        cached = None
-    if not isinstance(cached, str):
-        raise ModelError(_missing_weights_message(checkpoint, "not a local directory and not in the local "
-                                                              "Hugging Face cache"))
-    return checkpoint
-
-
-@contextlib.contextmanager
-def _quiet_hub():
-    """Silence transformers' and datasets' progress bars and load reports for the duration."""
-    from transformers.utils import logging as hf_logging
-
-    bars = hf_logging.is_progress_bar_enabled()
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    try:
-        import datasets.utils.logging as ds_logging
-        ds_bars = ds_logging.is_progress_bar_enabled()
-        ds_logging.disable_progress_bar()
-    except Exception:  # pragma: no cover - datasets missing: training reports that itself
-        ds_logging, ds_bars = None, False
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-        if ds_logging is not None and ds_bars:
-            ds_logging.enable_progress_bar()
-
-
-def _import_torch():
-    try:
-        import torch
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise ModelError("the transformer model kind needs torch and transformers: "
-                         "pip install 'nazar[transformer]' (install torch first, see README)") from exc
-    return torch
-
-
-#: Public names of the helpers other torch-based model kinds share.
-import_torch = _import_torch
-quiet_hub = _quiet_hub
-
-
-def mean_pool(hidden, attention_mask):
-    """Mean of ``hidden`` (batch, tokens, dim) over the tokens whose ``attention_mask`` is 1."""
-    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-
-
-def pick_device(device: str, kind: str = "transformer"):
-    """The torch device for ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``."""
-    torch = _import_torch()
-    device = str(device)
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError(f"{kind}: device {device!r} requested but CUDA is not available "
-                         "(use device: auto or cpu)")
-    return torch.device(device)
-
-
-@contextlib.contextmanager
-def seeded(seed: int, device):
-    """Seed ``random``, numpy and torch for the duration; the global random states are restored after."""
-    torch = _import_torch()
-    cuda_devices = [device.index or 0] if device.type == "cuda" else []
-    py_state, np_state = random.getstate(), np.random.get_state()
-    try:
-        with torch.random.fork_rng(devices=cuda_devices):
-            random.seed(seed)
-            np.random.seed(seed)
-            torch.manual_seed(seed)
-            if device.type == "cuda":
-                torch.backends.cudnn.deterministic = True
-                torch.backends.cudnn.benchmark = False
-            yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-
-
-def length_order(tokenizer, texts: Sequence[str], max_length: int) -> np.ndarray:
-    """Indices that sort ``texts`` by token count (stable): batches of similar length pad little."""
-    lengths = [len(ids) for ids in tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]]
-    return np.argsort(lengths, kind="stable")
 
 
 def _build_network(encoder, fields: Sequence[str], pooling: str, dropout: float):
@@ -281,30 +160,6 @@ def _stratified_dev_split(strat: list, fraction: float, seed: int,
     return np.sort(tr), np.sort(dev)
 
 
-def check_common_params(kind: str, params: dict, defaults: dict, positive_ints: Sequence[str]) -> None:
-    """Checks shared by the kinds built on a transformers encoder.
-
-    Unknown keys, ``text_prefix`` (a string), ``device`` (auto, cpu, cuda or
-    cuda:N) and the keys of ``positive_ints``; a missing key takes its default.
-    """
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ModelError(f"{kind}: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(defaults)}")
-
-    def get(key):
-        return params.get(key, defaults[key])
-
-    if not isinstance(get("text_prefix"), str):
-        raise ModelError(f"{kind}: text_prefix must be a string, got {get('text_prefix')!r}")
-    device = get("device")
-    if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
-        raise ModelError(f"{kind}: device must be auto, cpu or cuda, got {device!r}")
-    for key in positive_ints:
-        value = get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ModelError(f"{kind}: {key} must be a positive integer, got {value!r}")
-
-
 class TransformerModel(Model):
     """A fine-tuned BERT-family encoder (ParsBERT by default) with one head per field.
 
@@ -354,15 +209,15 @@ class TransformerModel(Model):
     # -- loading the pretrained encoder -----------------------------------------
     def _load_pretrained(self, source: str, fields: Sequence[str]):
         """Tokenizer and network from ``source`` (a local directory or a cached hub id), offline."""
-        _import_torch()
+        import_torch()
         from transformers import AutoModel, AutoTokenizer
 
         try:
-            with _quiet_hub():
+            with quiet_hub():
                 tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
                 encoder = AutoModel.from_pretrained(source, local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise ModelError(_missing_weights_message(source, f"cannot be loaded ({exc})")) from None
+            raise ModelError(missing_weights_message(source, f"cannot be loaded ({exc})")) from None
         return tokenizer, _build_network(encoder, fields, self.p("pooling"), float(self.p("dropout")))
 
     # -- tokenisation ------------------------------------------------------------
@@ -378,7 +233,7 @@ class TransformerModel(Model):
         for field in self.fields:
             if not any(lab is not None for lab in labels[field]):
                 raise ModelError(f"no training labels for {field!r}")
-        torch = _import_torch()
+        torch = import_torch()
         try:
             import datasets
         except ImportError as exc:
@@ -387,7 +242,7 @@ class TransformerModel(Model):
         source = resolve_checkpoint(self.p("checkpoint"))
         self.device_ = self._device()
         seed = int(self.p("seed"))
-        with seeded(seed, self.device_), _quiet_hub():
+        with seeded(seed, self.device_), quiet_hub():
             self._train(torch, datasets, source, norm_texts, labels, seed)
 
     def _train(self, torch, datasets, source, norm_texts, labels, seed) -> None:
@@ -515,7 +370,7 @@ class TransformerModel(Model):
 
     # -- prediction ----------------------------------------------------------------
     def _predict_proba(self, norm_texts: list[str]) -> dict[str, np.ndarray]:
-        torch = _import_torch()
+        torch = import_torch()
         net = self.net_
         net.eval()
         prefix = self.p("text_prefix")
@@ -543,7 +398,7 @@ class TransformerModel(Model):
     def _save_weights(self, directory: Path) -> None:
         from safetensors.torch import save_file
 
-        with _quiet_hub():
+        with quiet_hub():
             self.net_.encoder.save_pretrained(directory)
             self.tokenizer_.save_pretrained(directory)
         tensors = {}
@@ -560,7 +415,7 @@ class TransformerModel(Model):
         if not heads_path.is_file() or not (directory / "config.json").is_file():
             raise ModelError(f"{directory}: incomplete transformer model (needs config.json, "
                              "model.safetensors, the tokenizer files and heads.safetensors)")
-        _import_torch()
+        import_torch()
         from safetensors.torch import load_file
 
         self.device_ = self._device()

@@ -97,7 +97,7 @@ def mean_pooled(model, tokenizer, texts: Sequence[str], batch_size: int = 32, pr
     """L2-normalised mean over all tokens of the last hidden state, as e5 pools."""
     import torch
 
-    from ..classifiers.transformer import mean_pool
+    from ..classifiers.torch_common import mean_pool
 
     texts = [prefix + t for t in texts]
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
