@@ -13,11 +13,7 @@ from ..errors import NazarError
 
 #: The prefix e5 expects before a text that is to be classified or searched for.
 E5_PREFIX = "query: "
-
-
 QK = 32  # weights per Q4_0 block
-
-
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])  # 18 bytes
 
 

@@ -12,14 +12,8 @@ from .items import InputError, Item, MAX_TEXT_CHARS, _parse_json_line
 # Bytes that matter for finding where an element ends. JSON's structural characters are ASCII,
 # and no byte of a multi-byte UTF-8 character is, so the scan works on raw bytes.
 _JSON_SCAN = re.compile(rb'["\\\[\]{}]')
-
-
 _JSON_SCALAR_END = re.compile(rb"[,\] \t\r\n]")  # JSON's white space only: a stray \f is part of the value
-
-
 _JSON_WS = b" \t\r\n"
-
-
 _JSON_CHUNK = 1 << 16
 
 

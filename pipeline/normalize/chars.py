@@ -14,8 +14,6 @@ MATCH_FOLD: dict[str, str] = {"ي": "ی", "ى": "ی", "ك": "ک", "ە": "ه", "\
 
 #: The Persian letters that make up a word, for word-boundary patterns.
 PERSIAN_LETTERS = "آابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیءئؤ"
-
-
 _MATCH_TABLE = str.maketrans(MATCH_FOLD)
 
 
@@ -25,38 +23,22 @@ def fold_for_matching(text: str) -> str:
 
 
 ZWNJ = "\u200c"
-
-
 _PERSIAN_LETTERS = PERSIAN_LETTERS
 
 
 #: letters that join to the following letter; a ZWNJ is only meaningful after one of them
 _DUAL_JOINING = set("بپتثجچحخسشصضطظعغفقکگلمنهیئ")
-
-
 _LETTER_CLASS = PERSIAN_LETTERS
-
-
 _FA_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
-
-
 _AR_DIGITS = "٠١٢٣٤٥٦٧٨٩"
-
-
 _LATIN_DIGITS = "0123456789"
-
-
 _EMOJI_RANGES = (
     "\U0001F000-\U0001FAFF"  # pictographs, emoticons, transport, supplemental
     "\u2600-\u27BF"  # misc symbols, dingbats
     "\u2B00-\u2BFF"  # arrows, stars
     "\u2300-\u23FF"  # technical (watch, hourglass)
 )
-
-
 _EMOJI_CLASS = f"[{_EMOJI_RANGES}]"
-
-
 _EMOJI_MOD = "\uFE0F\U0001F3FB-\U0001F3FF\u200d\u20e3\U000E0020-\U000E007F"
 
 
@@ -108,32 +90,16 @@ def _build_char_table() -> dict[int, str | None]:
 
 
 _CHAR_TABLE = _build_char_table()
-
-
 _HAMZA_AFTER_HEH = re.compile("ه\u0654")  # هٔ before diacritics are dropped
-
-
 _SURROGATES = re.compile("[\ud800-\udfff]")
-
-
 _CONTROLS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f"
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
-
-
 _SPACE_CHARS = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u000b\u000c]")
-
-
 _ZWJ_NOT_EMOJI = re.compile(
     f"(?<![{_EMOJI_RANGES}\uFE0F\U0001F3FB-\U0001F3FF\u20e3])\u200d|\u200d(?![{_EMOJI_RANGES}])"
 )
-
-
 _TO_LATIN = str.maketrans(_FA_DIGITS + _AR_DIGITS + "٫٬٪", _LATIN_DIGITS * 2 + ".,%")
-
-
 _TO_PERSIAN = str.maketrans(_AR_DIGITS + _LATIN_DIGITS + "%", _FA_DIGITS * 2 + "٪")
-
-
 _AR_TO_FA_DIGITS = str.maketrans(_AR_DIGITS, _FA_DIGITS)

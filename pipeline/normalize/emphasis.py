@@ -8,11 +8,7 @@ from .chars import _CHAR_TABLE, _EMOJI_CLASS, _LETTER_CLASS, _SURROGATES
 
 
 _ELONGATED = re.compile(rf"([{_LETTER_CLASS}a-zA-Z])\1{{2,}}")
-
-
 _EMPH_PUNCT = re.compile(r"[!?؟]{2,}")
-
-
 _EMOJI = re.compile(_EMOJI_CLASS)
 
 

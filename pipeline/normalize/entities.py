@@ -9,29 +9,15 @@ _URL = re.compile(
     r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'«»]+"
     r"|\b(?:[a-z0-9-]+\.)+(?:com|ir|org|net|info|io|me|co|app|tv|news|edu|gov|ac|biz|xyz)\b(?:/[^\s<>\"'«»]*)?"
 )
-
-
 _URL_TRAIL = re.compile(r"[.,!?;:)\]}،؛؟]+$")
-
-
 _EMAIL = re.compile(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b")
-
-
 _USER = re.compile(r"@[A-Za-z0-9_۰-۹٠-٩][A-Za-z0-9_.۰-۹٠-٩]*[A-Za-z0-9_۰-۹٠-٩]|@[A-Za-z0-9_۰-۹٠-٩]")
-
-
 _DIGIT = "[0-9۰-۹٠-٩]"
-
-
 _PHONE = re.compile(
     rf"(?<![0-9۰-۹٠-٩\w])(?:(?:\+|00)(?:98|۹۸)[\s-]?{_DIGIT}{{3}}[\s-]?{_DIGIT}{{3}}[\s-]?{_DIGIT}{{4}}"
     rf"|(?:0|۰|٠){_DIGIT}{{2,3}}[\s-]?{_DIGIT}{{3,4}}[\s-]?{_DIGIT}{{4}})(?![0-9۰-۹٠-٩\w])"
 )
-
-
 _HASHTAG = re.compile(r"(?<!&)#\u200c*([^\W\d_][\w\u200c]*)")
-
-
 _PLACEHOLDERS = ("<url>", "<email>", "<user>", "<phone>")
 
 
@@ -57,11 +43,7 @@ MESSENGER_HANDLES: dict[str, str] = {
     "telegram": "telegram", "eitaa": "eitaa", "rubika": "rubika", "igap": "igap", "wispi": "wispi",
     "soroushplus": "soroush plus", "splus": "soroush plus",
 }
-
-
 _HOST = re.compile(r"(?i)^(?:[a-z]+://)?(?:www\.)?([^/:?#\s]+)")
-
-
 _HANDLE_PARTS = re.compile(r"[_.0-9۰-۹٠-٩]+")
 
 

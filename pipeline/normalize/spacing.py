@@ -9,61 +9,25 @@ from .halfspace import _lexicon
 
 
 _REPEAT_RUN = re.compile(rf"([{_LETTER_CLASS}a-zA-Z])\1{{2,}}")
-
-
 _REPEAT_WORD = re.compile(rf"[{_LETTER_CLASS}\u200c]*([{_LETTER_CLASS}])\1{{2,}}[{_LETTER_CLASS}\u200c]*")
-
-
 _LATIN_REPEAT = re.compile(r"([a-zA-Z])\1{2,}")
-
-
 _PUNCT_RUN = re.compile(r"[!?؟]{2,}")
-
-
 _DOTS = re.compile(r" ?\.{3,}| ?…+")
-
-
 _OTHER_PUNCT_RUN = re.compile(r"([.،,؛;:\-_*~=+])\1{3,}")
-
-
 _MULTI_SPACE = re.compile(r"[ \t]+")
-
-
 _SPACE_NL = re.compile(r" *\n *")
-
-
 _MULTI_NL = re.compile(r"\n{3,}")
-
-
 _PUNC_AFTER = r"\.:!،؛؟»\]\)\}"
-
-
 _PUNC_BEFORE = r"«\[\(\{"
-
-
 _SPACE_BEFORE_CLOSE = re.compile(rf" +([{_PUNC_AFTER}])")
-
-
 _SPACE_AFTER_OPEN = re.compile(rf"([{_PUNC_BEFORE}]) +")
-
-
 _NEED_SPACE_AFTER_DOT = re.compile(rf"([.:!])(?=[{_LETTER_CLASS}])")
-
-
 _NEED_SPACE_AFTER = re.compile(rf"([،؛؟»\]\)\}}])(?=[^\s{_PUNC_AFTER}])")
-
-
 _NEED_SPACE_BEFORE = re.compile(rf"(?<=[^\s{_PUNC_BEFORE}])([{_PUNC_BEFORE}])")
-
-
 _DIGIT_LETTER = re.compile(rf"(?<=[0-9۰-۹])(?=[{_LETTER_CLASS}])|(?<=[{_LETTER_CLASS}])(?=[0-9۰-۹])")
-
-
 _EMOJI_WORD = re.compile(
     rf"(?<=[\w\u200c])(?=[{_EMOJI_RANGES}])|(?<=[{_EMOJI_RANGES}{_EMOJI_MOD}])(?=[^\W_])"
 )
-
-
 _PLACEHOLDER_GLUE = re.compile(r"(?<=\w)(?=<(?:url|email|user|phone)>)|(?:(?<=<url>)|(?<=<user>)|(?<=<email>)|(?<=<phone>))(?=\w)")
 
 
