@@ -16,8 +16,8 @@ import numpy as np
 
 from .base import ModelError
 
-__all__ = ["DEFAULT_CHECKPOINT", "resolve_checkpoint", "missing_weights_message", "import_torch", "quiet_hub", "mean_pool", "pick_device",
-           "seeded", "length_order", "check_common_params"]
+__all__ = ["DEFAULT_CHECKPOINT", "resolve_checkpoint", "missing_weights_message", "import_torch", "quiet_hub",
+           "mean_pool", "pick_device", "seeded", "length_order", "check_common_params"]
 
 #: ParsBERT (v3, zero-width-non-joiner aware), the checkpoint the recipe was published for.
 DEFAULT_CHECKPOINT = "HooshvareLab/bert-fa-zwnj-base"
@@ -26,6 +26,7 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name
 
 
 def missing_weights_message(checkpoint: str, detail: str) -> str:
+    """What to do when ``checkpoint`` has no weights here (``detail`` says what was found)."""
     return (f"transformer checkpoint {checkpoint!r}: {detail}. No weights are downloaded here. "
             f"On a machine with internet access fetch them, e.g. "
             f"`huggingface-cli download {DEFAULT_CHECKPOINT} --local-dir DIR`, copy DIR to this machine "
@@ -82,11 +83,12 @@ def quiet_hub():
 
 
 def import_torch():
+    """torch (transformers checked too), or a :class:`ModelError` with the install command."""
     try:
         import torch
         import transformers  # noqa: F401
     except ImportError as exc:
-        raise ModelError("the transformer model kind needs torch and transformers: "
+        raise ModelError("the transformer and setfit model kinds need torch and transformers: "
                          "pip install 'nazar[transformer]' (install torch first, see README)") from exc
     return torch
 
