@@ -114,7 +114,16 @@ def test_a_table_unlike_the_encoder_is_refused_and_nothing_written(tiny_checkpoi
         build_e5_static(tmp_path / "out", source=tiny_checkpoint, dims=8, verify_texts=VERIFY, progress=False,
                         min_spearman=0.99)
     assert "Spearman" in str(err.value)
+    assert "coarse" in str(err.value) and "--verify" in str(err.value)  # 30 texts: the message says to check on more
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_a_refusal_on_many_texts_does_not_blame_their_number(tiny_checkpoint, tmp_path):
+    texts = [r["text"] for r in read_jsonl(ROOT / "data" / "synthetic" / "comments.jsonl")][:60]
+    with pytest.raises(DistillError, match="fails its checks") as err:
+        build_e5_static(tmp_path / "out", source=tiny_checkpoint, dims=8, verify_texts=texts, progress=False,
+                        min_spearman=0.99)
+    assert "coarse" not in str(err.value)
 
 
 def test_cli_builds_and_reports(tiny_checkpoint, tmp_path, capsys):
