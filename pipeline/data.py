@@ -10,6 +10,7 @@ as a :class:`DataError` naming the file and line.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -247,3 +248,9 @@ def strata(keys: Sequence[str], min_count: int):
     values, counts = np.unique(keys, return_counts=True)
     rare = values[counts < min_count]
     return np.where(np.isin(keys, rare), RARE, keys).astype(str)
+
+
+def text_digest(text: str) -> str:
+    """16 hex digits of the SHA-1 of ``text``: how a model names the rows of a sampled training file
+    (``model.json``), so that a benchmark on that file can leave them out without the texts."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]

@@ -22,7 +22,7 @@ import numpy as np
 
 from .classifiers.base import Model, file_sha256, kind_class
 from .config import ConfigError, SourceConfig, TrainConfig, dump_config
-from .data import MISSING_VALUE, group_value, label_counts, labels_of, load_labelled, strata
+from .data import MISSING_VALUE, group_value, label_counts, labels_of, load_labelled, strata, text_digest
 from .metrics import boot_weights, score, weighted_boot_metrics
 from .schema import LABELS, STANCE_FIELDS
 from .tables import CV_HEADER, VERSUS_HEADER, cv_rows, versus_rows
@@ -95,12 +95,15 @@ def _source_fields(config: TrainConfig, source: SourceConfig) -> tuple[str, ...]
 
 
 def _file_info(config: TrainConfig, source: str | SourceConfig, records: list[dict]) -> dict:
-    """What ``model.json`` records of a training file: path, digest, count and (if fewer) its fields."""
+    """What ``model.json`` records of a training file: path, digest, count, (if fewer) its fields and,
+    for a sampled file (``max_rows``), the digests of the texts sampled (see :func:`pipeline.data.text_digest`)."""
     source = _as_source(source)
     info = {"path": source.path, "sha256": file_sha256(source.path), "n": len(records)}
     fields = _source_fields(config, source)
     if fields != config.data.fields:
         info["fields"] = list(fields)
+    if (source.max_rows or config.data.max_rows) is not None:
+        info["sampled"] = sorted({text_digest(r["text"]) for r in records})
     return info
 
 

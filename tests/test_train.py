@@ -131,3 +131,31 @@ def test_a_missing_gold_file_says_which_setting_names_it(tmp_path, gold_path):
     with pytest.raises(TrainError, match=r"gone.jsonl: no such file \(named in the config's data.gold"):
         train(config, tmp_path / "m", run_cv=False)
     assert not (tmp_path / "m").exists()
+
+
+def test_a_benchmark_leaves_out_the_rows_a_model_sampled_for_training(gold_path, reviews, tmp_path):
+    from pipeline.classifiers.base import load_model
+    from pipeline.data import text_digest
+    from pipeline.evaluate.benchmark import run_benchmark
+
+    config = _config(gold_path, reviews)
+    source = config.data.extra[0]
+    sampled = replace(config, data=replace(config.data, extra=(replace(source, max_rows=3),)))
+    train(sampled, tmp_path / "m", run_cv=False, log=lambda m: None)
+    model = load_model(tmp_path / "m")
+    used = {text_digest(r["text"]) for r in load_source(sampled, sampled.data.extra[0])}
+    [info] = model.training_info["extra"]
+    assert set(info["sampled"]) == used and len(used) == 3
+    bench = {"corpora": [{"name": "reviews", "path": str(reviews), "labels": {"HAPPY": "POSITIVE", "SAD": "NEGATIVE"}}]}
+    [entry] = run_benchmark(model, bench, n_boot=20)["corpora"]
+    assert entry["status"] == "ok" and entry["excluded"] == 3 and entry["n"] == 7 - 3
+
+    train(config, tmp_path / "whole", run_cv=False, log=lambda m: None)  # no max_rows: the whole file
+    whole = load_model(tmp_path / "whole")
+    assert "sampled" not in whole.training_info["extra"][0]
+    [entry] = run_benchmark(whole, bench, n_boot=20)["corpora"]
+    assert entry["status"] == "skipped" and "trained on this whole file" in entry["reason"]
+    other = load_model(tmp_path / "m")
+    other.training_info = {}
+    [entry] = run_benchmark(other, bench, n_boot=20)["corpora"]
+    assert entry["status"] == "ok" and entry["excluded"] == 0 and entry["n"] == 7

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..classifiers.base import file_sha256
+from ..data import text_digest
 from ..errors import NazarError
 from ..metrics import bootstrap_ci, field_metrics
 from ..resources import CHECKOUT_DIR
@@ -86,6 +88,19 @@ def _read_corpus(path: Path, corpus: dict) -> tuple[list[str], list[str], int]:
     return texts, gold, dropped
 
 
+def _trained_rows(model, path: Path) -> tuple[bool, set[str] | None]:
+    """Whether ``model`` was trained on the file at ``path`` (by content) and, if it trained on a sample
+    of it, the digests of the sampled texts (None: on the whole file)."""
+    digest = file_sha256(path)
+    files = [f for role in (getattr(model, "training_info", None) or {}).values() for f in role
+             if f.get("sha256") == digest]
+    if not files:
+        return False, set()
+    if any("sampled" not in f for f in files):
+        return True, None
+    return True, {d for f in files for d in f["sampled"]}
+
+
 def run_benchmark(model, config: str | Path | dict, n_boot: int = 1000, seed: int = 0,
                   log=None) -> dict:
     """Score ``model``'s sentiment head on each corpus of a benchmark config.
@@ -98,7 +113,9 @@ def run_benchmark(model, config: str | Path | dict, n_boot: int = 1000, seed: in
     table), with a 95% bootstrap interval; ``neutral_share`` is the share of
     comments whose most probable label is NEUTRAL, and ``strict_weighted_f1``
     the score when those count as errors. A corpus whose file is missing or
-    unreadable is skipped with its reason.
+    unreadable is skipped with its reason. Rows the model was trained on are left out (``excluded``:
+    a file it sampled, ``max_rows`` in its training config, is recognised by its texts' digests in
+    ``model.json``); a corpus it was trained on whole is skipped.
     """
     cfg = config if isinstance(config, dict) else load_benchmark(config)
     if "sentiment" not in getattr(model, "fields", ()):
@@ -124,6 +141,17 @@ def run_benchmark(model, config: str | Path | dict, n_boot: int = 1000, seed: in
             if log:
                 log(f"benchmark {corpus['name']}: skipped, {exc}")
             continue
+        trained, sampled = _trained_rows(model, path)
+        excluded = 0
+        if trained and sampled is None:
+            entry.update(status="skipped", reason="the model was trained on this whole file")
+            if log:
+                log(f"benchmark {corpus['name']}: skipped, the model was trained on this whole file")
+            continue
+        if sampled:
+            kept = [i for i, text in enumerate(texts) if text_digest(text) not in sampled]
+            excluded = len(texts) - len(kept)
+            texts, gold = [texts[i] for i in kept], [gold[i] for i in kept]
         if not texts:
             entry.update(status="skipped", reason="no rows with a mapped label")
             continue
@@ -132,13 +160,14 @@ def run_benchmark(model, config: str | Path | dict, n_boot: int = 1000, seed: in
             keep = np.sort(np.random.default_rng(int(cfg.get("seed", 0))).choice(rows, int(max_rows), replace=False))
             texts, gold = [texts[i] for i in keep], [gold[i] for i in keep]
         if log:
-            log(f"benchmark {corpus['name']}: scoring {len(texts)} of {rows} comments")
+            left = f" ({excluded} the model was trained on left out)" if excluded else ""
+            log(f"benchmark {corpus['name']}: scoring {len(texts)} of {rows} comments{left}")
         proba = np.asarray(model.predict_proba(texts)["sentiment"])
         binary = ["POSITIVE" if p[idx_pos] >= p[idx_neg] else "NEGATIVE" for p in proba]
         strict = [LABELS["sentiment"][i] for i in proba.argmax(axis=1)]
         m = field_metrics(gold, binary, "sentiment")
         ci = bootstrap_ci(gold, binary, "sentiment", n_boot=n_boot, seed=seed)
-        entry.update(status="ok", n=len(texts), rows=rows, dropped=dropped,
+        entry.update(status="ok", n=len(texts), rows=rows, dropped=dropped, excluded=excluded,
                      weighted_f1=m["weighted_f1"], ci95=ci["weighted_f1"], accuracy=m["accuracy"],
                      macro_f1=m["macro_f1"], neutral_share=sum(s == "NEUTRAL" for s in strict) / len(strict),
                      strict_weighted_f1=field_metrics(gold, strict, "sentiment")["weighted_f1"])
